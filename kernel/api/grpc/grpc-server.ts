@@ -1,0 +1,154 @@
+import * as grpc from '@grpc/grpc-js';
+import { SyscallWatch, WatchArgs, WatchEvent, errors } from '@kern/sdk';
+import { ApiContext } from '../api-context';
+import { Caller } from '../../syscalls/syscall-table';
+import { versionInfo } from '../http/http-app';
+import { toWireError } from '../http/status';
+import {
+  CallReply, CallRequest, Empty, SyscallList, VersionInfoMessage, WatchEventMessage, WatchRequest, grpcAddress,
+  kernelService,
+} from './kernel-proto';
+
+/**
+ * Kern's gRPC API (`kern.v1.Kernel`, see sdk/proto/kern/v1/kernel.proto):
+ * the syscall table for gRPC clients. Same tokens, same caller limits and
+ * the same error Status (as JSON in the details string) as the HTTP API.
+ */
+
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 picks a free port (see the returned port). */
+  port: number;
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  /** Ends open watches, lets calls in flight finish (briefly), then stops. */
+  close(): Promise<void>;
+}
+
+/** How long calls in flight get to finish once close() has been called. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Events buffered for a slow watch client before its watch is ended. */
+const MAX_BUFFERED_EVENTS = 10_000;
+
+export async function startGrpcServer(api: ApiContext, options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new grpc.Server();
+  const watches = new Set<() => void>();
+
+  const serviceError = (e: unknown): Partial<grpc.StatusObject> => {
+    const wire = toWireError(e, api.logger);
+    const metadata = new grpc.Metadata();
+    metadata.set('kern-code', wire.error.code);
+    return { code: wire.grpc, details: JSON.stringify(wire.status), metadata };
+  };
+
+  const callerOf = (metadata: grpc.Metadata): Caller => {
+    const header = metadata.get('authorization')[0];
+    const principal = api.auth.authenticate(typeof header === 'string' ? header : undefined);
+    return { principal: principal.name, ...(principal.allowed ? { allowed: principal.allowed } : {}) };
+  };
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    Call: (call: grpc.ServerUnaryCall<CallRequest, CallReply>, callback: grpc.sendUnaryData<CallReply>) => {
+      (async () => {
+        const caller = callerOf(call.metadata);
+        const { name, argsJson } = call.request;
+        if (name === 'state.watch') throw errors.invalid('name', 'state.watch streams: use the Watch rpc');
+        const args = parseArgs(argsJson);
+        const result = await api.syscalls.dispatch(name, args, caller);
+        return { resultJson: JSON.stringify(result === undefined ? null : result) };
+      })().then((reply) => callback(null, reply), (e) => callback(serviceError(e)));
+    },
+
+    Watch: (call: grpc.ServerWritableStream<WatchRequest, WatchEventMessage>) => {
+      let handle: SyscallWatch | undefined;
+      let done = false;
+      const finish = (e?: unknown) => {
+        if (done) return;
+        done = true;
+        watches.delete(stopForShutdown);
+        handle?.stop();
+        if (call.cancelled) return;
+        if (e === undefined) call.end();
+        else call.emit('error', serviceError(e));
+      };
+      const stopForShutdown = () => finish();
+      call.on('cancelled', () => finish());
+      call.on('error', () => finish());
+      try {
+        const caller = callerOf(call.metadata);
+        const r = call.request;
+        const args: WatchArgs = {
+          ...(r.kind ? { kind: r.kind } : {}),
+          ...(r.namespace ? { namespace: r.namespace } : {}),
+          ...(r.labelSelector ? { labelSelector: r.labelSelector } : {}),
+          ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}),
+        };
+        watches.add(stopForShutdown);
+        handle = api.syscalls.watch(args, (e: WatchEvent) => {
+          if (done) return;
+          call.write({ type: e.type, objectJson: JSON.stringify(e.object), resourceVersion: e.object?.metadata?.resourceVersion ?? '' });
+          if (call.writableLength > MAX_BUFFERED_EVENTS) {
+            finish(errors.unavailable('the watch client reads too slowly: watch again from the last resourceVersion it saw'));
+          }
+        }, (err) => finish(err), caller);
+        api.metrics.watchers.inc({ api: 'grpc' });
+        if (done) handle.stop();
+      } catch (e) {
+        finish(e);
+      }
+    },
+
+    ListSyscalls: (_call: grpc.ServerUnaryCall<Empty, SyscallList>, callback: grpc.sendUnaryData<SyscallList>) => {
+      try {
+        callerOf(_call.metadata);
+        callback(null, { syscalls: api.syscalls.names() });
+      } catch (e) {
+        callback(serviceError(e));
+      }
+    },
+
+    Version: (_call: grpc.ServerUnaryCall<Empty, VersionInfoMessage>, callback: grpc.sendUnaryData<VersionInfoMessage>) => {
+      try {
+        callerOf(_call.metadata);
+        const v = versionInfo(api);
+        callback(null, { gitVersion: v.gitVersion, major: v.major, minor: v.minor, platform: v.platform, kernAbi: v.kernAbi });
+      } catch (e) {
+        callback(serviceError(e));
+      }
+    },
+  };
+
+  server.addService(kernelService().service, handlers);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(grpcAddress(options.host, options.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(errors.unavailable(`cannot listen for gRPC on ${grpcAddress(options.host, options.port)}: ${err.message}`, { cause: err }));
+      else resolve(bound);
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      for (const stop of [...watches]) stop();
+      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, CLOSE_GRACE_MS);
+      server.tryShutdown(() => { clearTimeout(force); resolve(); });
+    });
+    return closing;
+  };
+  return { port, close };
+}
+
+function parseArgs(json: string): unknown {
+  if (!json || !json.trim()) return {};
+  let args: unknown;
+  try {
+    args = JSON.parse(json);
+  } catch (e) {
+    throw errors.invalid('args_json', `malformed JSON: ${(e as Error).message}`);
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw errors.invalid('args_json', 'must be a JSON object');
+  return args;
+}

@@ -1,0 +1,132 @@
+import { IncomingMessage } from 'node:http';
+import { parseAllDocuments } from 'yaml';
+import { badRequest, httpError } from './status';
+
+/**
+ * Request bodies: read with a size cap, decoded as JSON or YAML. Every
+ * failure is a 4xx Status naming the problem; nothing here can change stored
+ * data, and nothing here is a 500.
+ */
+
+/** Reads the whole body; 413 once it passes `limit` bytes (before reading, when Content-Length says so). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (err) {
+        // Let the rest of the body drain so the reply can still be read on a
+        // keep-alive connection.
+        req.resume();
+        reject(err);
+      } else {
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) finish(tooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish();
+    const onError = (err: Error) => finish(badRequest(`could not read the request body: ${err.message}`));
+    const onAborted = () => finish(badRequest('the client aborted the request body'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function tooLarge(limit: number) {
+  return httpError('ResourceExhausted', 413, 'RequestEntityTooLarge',
+    `request body is larger than the limit of ${limit} bytes: send a smaller object (the kernel's api.bodyLimitBytes sets the limit)`,
+    { code: 'KERN_ERR_API_BODY_TOO_LARGE', field: 'body' });
+}
+
+export type BodyFormat = 'json' | 'yaml';
+
+/** JSON for `*json` content types, YAML for `*yaml`/`*yml`; otherwise sniffed from the first character. */
+export function bodyFormat(contentType: string | undefined, text: string): BodyFormat {
+  const ct = (contentType ?? '').toLowerCase();
+  if (ct.includes('json')) return 'json';
+  if (ct.includes('yaml') || ct.includes('yml')) return 'yaml';
+  const first = /\S/.exec(text)?.[0];
+  return first === '{' || first === '[' ? 'json' : 'yaml';
+}
+
+/**
+ * Decodes a body; `undefined` when it is empty (or only YAML comments).
+ * Malformed input is a 400 naming the line and column.
+ */
+export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+  if (raw.length === 0) return undefined;
+  let text = raw.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') return undefined;
+  return bodyFormat(contentType, text) === 'json' ? parseJson(text) : parseYaml(text);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const message = (e as Error).message;
+    const m = /at position (\d+)/.exec(message);
+    const pos = m ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const where = pos === undefined ? '' : ` at ${lineColumn(text, pos)}`;
+    throw badRequest(`malformed JSON body${where}: ${message.replace(/\s*\(line \d+ column \d+\)/, '')}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+  }
+}
+
+function lineColumn(text: string, pos: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) { line++; lineStart = i + 1; }
+  }
+  return `line ${line}, column ${pos - lineStart + 1}`;
+}
+
+function parseYaml(text: string): unknown {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+      const first = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      throw badRequest(`malformed YAML body${where}: ${first}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+    }
+  }
+  const nonEmpty = list.filter((d) => d.contents !== null);
+  if (nonEmpty.length === 0) return undefined;
+  if (nonEmpty.length > 1) {
+    throw badRequest(`the YAML body holds ${nonEmpty.length} documents: send one object per request (kern apply -f splits files for you)`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+  }
+  try {
+    return nonEmpty[0].toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw badRequest(`malformed YAML body: ${(e as Error).message}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+  }
+}
+
+/** The body as a JSON object; 400 for anything else (arrays, scalars, nothing). */
+export function requireObject(body: unknown, what = 'request body'): Record<string, unknown> {
+  if (body === undefined) throw badRequest(`${what} is empty: send a JSON or YAML object`, { code: 'KERN_ERR_API_BODY_NOT_OBJECT', field: 'body' });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const got = body === null ? 'null' : Array.isArray(body) ? 'a list' : `a ${typeof body}`;
+    throw badRequest(`${what} must be an object (a mapping), got ${got}`, { code: 'KERN_ERR_API_BODY_NOT_OBJECT', field: 'body' });
+  }
+  return body as Record<string, unknown>;
+}

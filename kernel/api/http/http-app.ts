@@ -1,0 +1,147 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { KERNEL_ABI_VERSION, WatchArgs } from '@kern/sdk';
+import { ApiContext } from '../api-context';
+import { Caller } from '../../syscalls/syscall-table';
+import { parseBody, readBody, requireObject } from './body';
+import {
+  RequestScope, coreVersions, groupList, handleResourceRequest, pathSegments, routeNotFound, sendJson, streamWatch,
+} from './resource-api';
+import { toWireError } from './status';
+import { StreamTracker } from './watch-stream';
+
+/**
+ * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
+ * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
+ * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins` and `/v1/kinds`.
+ * Every failure is a `kind: Status` JSON object.
+ */
+
+export interface HttpAppOptions {
+  /** Where the app registers its watch streams; the server wrapper ends them on close. */
+  streams?: StreamTracker;
+}
+
+interface KernState {
+  caller: Caller;
+}
+
+type KernContext = Koa.ParameterizedContext<KernState>;
+
+export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Koa<KernState> {
+  const tracker = options.streams ?? new StreamTracker();
+  const app = new Koa<KernState>();
+  app.silent = true;
+  app.on('error', (err: Error) => api.logger.debug({ err }, 'http connection error'));
+
+  // Labelled children cached: prom-client hashes the label set on every inc().
+  const requestCounters = new Map<string, { inc(): void }>();
+  const countRequest = (method: string, code: number) => {
+    const key = `${method} ${code}`;
+    let counter = requestCounters.get(key);
+    if (!counter) {
+      counter = api.metrics.httpRequests.labels({ method, code: String(code) });
+      requestCounters.set(key, counter);
+    }
+    counter.inc();
+  };
+
+  app.use(async (c, next) => {
+    try {
+      await next();
+    } catch (e) {
+      const wire = toWireError(e, api.logger);
+      if (c.headerSent || !c.writable) {
+        api.logger.warn({ err: e, path: c.path }, 'error after the reply started');
+      } else {
+        sendJson(c, wire.http, wire.status);
+        if (wire.http === 401) c.set('WWW-Authenticate', 'Bearer realm="kern"');
+      }
+    } finally {
+      countRequest(c.method, c.status);
+    }
+  });
+
+  const open = new Router();
+  open.get('/healthz', (c) => {
+    const ok = api.ready();
+    c.status = ok ? 200 : 503;
+    c.type = 'text/plain';
+    c.body = ok ? 'ok' : 'not ready';
+  });
+  open.get('/version', (c) => { c.body = versionInfo(api); });
+  app.use(open.routes());
+
+  app.use(async (c, next) => {
+    const principal = api.auth.authenticate(c.get('Authorization') || undefined);
+    c.state.caller = { principal: principal.name, ...(principal.allowed ? { allowed: principal.allowed } : {}) };
+    await next();
+  });
+
+  const scope = (c: KernContext): RequestScope => ({ api, caller: c.state.caller, tracker });
+
+  // Kubernetes-shaped resources, the hot path: dispatched by prefix, and the
+  // rest split by hand (not by router params) so `namespaces/{name}` and
+  // `namespaces/{ns}/{plural}` resolve by shape and percent escapes are
+  // decoded per segment.
+  app.use((c, next) => {
+    const path = c.path;
+    if (path.startsWith('/api/v1')) {
+      if (path.length === 7 || path.charCodeAt(7) === 47) return handleResourceRequest(c, scope(c), 'v1', pathSegments(path, 2));
+    } else if (path.startsWith('/apis/')) {
+      const segments = pathSegments(path, 1);
+      if (segments.length >= 2) return handleResourceRequest(c, scope(c), `${segments[0]}/${segments[1]}`, segments.slice(2));
+    }
+    return next();
+  });
+
+  const router = new Router<KernState>();
+
+  router.get('/metrics', async (c) => {
+    c.type = api.metrics.registry.contentType;
+    c.body = await api.metrics.registry.metrics();
+  });
+
+  router.get('/api', (c) => { c.body = coreVersions(); });
+  router.get('/apis', (c) => { c.body = groupList(api); });
+
+  // Kern's own API.
+  router.get('/v1/syscalls', (c) => { c.body = { items: api.syscalls.names() }; });
+  router.post('/v1/syscalls/:name', async (c) => {
+    const raw = await readBody(c.req, api.bodyLimitBytes);
+    const parsed = parseBody(raw, c.get('Content-Type'));
+    const args = parsed === undefined ? {} : requireObject(parsed, 'syscall arguments');
+    if (c.params.name === 'state.watch') {
+      const t = c.query.timeoutSeconds;
+      const timeoutSeconds = typeof t === 'string' && /^\d+$/.test(t) ? Number(t) : undefined;
+      streamWatch(c, scope(c), args as WatchArgs, { timeoutSeconds });
+      return;
+    }
+    const result = await api.syscalls.dispatch(c.params.name, args, c.state.caller);
+    sendJson(c, 200, result === undefined ? {} : result);
+  });
+  router.get('/v1/plugins', (c) => { c.body = { items: api.plugins.list() }; });
+  router.get('/v1/kinds', (c) => { c.body = { items: api.kinds.list() }; });
+
+  app.use(router.routes());
+  app.use((c) => { throw routeNotFound(c.path); });
+  return app;
+}
+
+/** `/version` in Kubernetes' version-info shape, plus Kern's ABI. */
+export function versionInfo(api: ApiContext): Record<string, string> {
+  const m = /^(\d+)\.(\d+)/.exec(api.version.kern);
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return {
+    major: m ? m[1] : '0',
+    minor: m ? m[2] : '0',
+    gitVersion: `v${api.version.kern}`,
+    gitCommit: process.env.KERN_GIT_COMMIT ?? '',
+    gitTreeState: process.env.KERN_GIT_COMMIT ? 'clean' : '',
+    buildDate: process.env.KERN_BUILD_DATE ?? '',
+    goVersion: `node${process.versions.node}`,
+    compiler: 'tsc',
+    platform: `${process.platform}/${arch}`,
+    kernAbi: api.version.abi || KERNEL_ABI_VERSION,
+  };
+}

@@ -1,0 +1,78 @@
+import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { AddressInfo, Socket } from 'node:net';
+import { ApiContext } from '../api-context';
+import { createHttpApp } from './http-app';
+import { StreamTracker } from './watch-stream';
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port (see the returned address). */
+  port: number;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  address: { host: string; port: number };
+  /** Stops listening, ends open watch streams, and closes connections (forcibly after a short grace). */
+  close(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish once close() has been called. */
+const CLOSE_GRACE_MS = 1000;
+
+export async function startHttpServer(api: ApiContext, options: HttpServerOptions): Promise<RunningHttpServer> {
+  const streams = new StreamTracker();
+  const app = createHttpApp(api, { streams });
+  const server = createServer({ keepAlive: true }, app.callback());
+  // Longer than the usual client idle timeouts, so a client's pooled
+  // connection is not closed under it by the server first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // Watches are long requests; only the request head must arrive promptly.
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => api.logger.error({ err }, 'http server error'));
+  const bound = server.address() as AddressInfo;
+
+  // Requests in flight per connection, so close() can drop connections that
+  // carry none: Node's closeIdleConnections() leaves alone a connection that
+  // was opened but never sent a request (clients pre-connect).
+  const busy = new Map<Socket, number>();
+  let closing: Promise<void> | undefined;
+  server.on('connection', (socket: Socket) => {
+    busy.set(socket, 0);
+    socket.once('close', () => busy.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      busy.set(socket, left);
+      if (closing && left === 0) socket.destroy();
+    });
+  });
+
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      streams.closeAll();
+      for (const [socket, n] of busy) if (n === 0) socket.destroy();
+    });
+    return closing;
+  };
+
+  return { server, address: { host: bound.address, port: bound.port }, close };
+}

@@ -1,0 +1,102 @@
+import { PassThrough } from 'node:stream';
+import type Koa from 'koa';
+import { Logger, WatchEvent } from '@kern/sdk';
+import { toWireError } from './status';
+
+/** Content type of watch replies (newline-delimited JSON events, as kube-apiserver sends them). */
+export const WATCH_CONTENT_TYPE = 'application/json;stream=watch';
+
+/** A reply streaming watch events, one `{type, object}` JSON per line. */
+export interface EventStream {
+  /** Sends one event; ignored after the stream ended. */
+  send(event: WatchEvent | { type: WatchEvent['type']; object: unknown }): void;
+  /** Sends an ERROR event carrying the error as a Status, then ends. */
+  fail(err: unknown): void;
+  /** Ends the reply (idempotent); runs the onEnd callbacks once. */
+  end(): void;
+  /** Runs `fn` once when the stream ends, for whatever reason (client gone, timeout, server closing). */
+  onEnd(fn: () => void): void;
+  readonly ended: boolean;
+}
+
+/** Every open event stream of one app, so closing the server can end them promptly. */
+export class StreamTracker {
+  private readonly open = new Set<EventStream>();
+  private closing = false;
+
+  add(s: EventStream): void {
+    if (this.closing) { s.end(); return; }
+    this.open.add(s);
+    s.onEnd(() => this.open.delete(s));
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Ends every open stream and refuses new ones from now on. */
+  closeAll(): void {
+    this.closing = true;
+    for (const s of [...this.open]) s.end();
+  }
+}
+
+/** Replies to a slow reader beyond this many buffered bytes end the watch (the client relists). */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Turns the Koa reply into an event stream: 200, chunked, headers flushed at
+ * once so clients see the watch start before the first event.
+ */
+export function openEventStream(c: Koa.Context, tracker: StreamTracker, logger: Logger, timeoutSeconds?: number): EventStream {
+  const body = new PassThrough();
+  const endCallbacks: (() => void)[] = [];
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const stream: EventStream = {
+    get ended() { return ended; },
+    send(event) {
+      if (ended) return;
+      body.write(JSON.stringify(event) + '\n');
+      if (body.writableLength > MAX_BUFFERED_BYTES) {
+        logger.warn({ path: c.path }, 'watch client reads too slowly; ending its watch');
+        stream.end();
+      }
+    },
+    fail(err) {
+      if (ended) return;
+      stream.send({ type: 'ERROR', object: toWireError(err, logger).status });
+      stream.end();
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      if (timer) clearTimeout(timer);
+      body.end();
+      for (const fn of endCallbacks.splice(0)) {
+        try { fn(); } catch (e) { logger.warn({ err: e }, 'stopping a watch failed'); }
+      }
+    },
+    onEnd(fn) {
+      if (ended) fn();
+      else endCallbacks.push(fn);
+    },
+  };
+
+  c.status = 200;
+  c.set('Content-Type', WATCH_CONTENT_TYPE);
+  c.set('Cache-Control', 'no-cache, no-store');
+  c.set('X-Content-Type-Options', 'nosniff');
+  c.body = body;
+  // Client gone (or Koa tore the body down): stop the store watch.
+  c.res.once('close', () => stream.end());
+  body.once('close', () => stream.end());
+  body.on('error', () => stream.end());
+  if (timeoutSeconds !== undefined && timeoutSeconds > 0) {
+    timer = setTimeout(() => stream.end(), timeoutSeconds * 1000);
+  }
+  c.res.flushHeaders();
+  tracker.add(stream);
+  return stream;
+}

@@ -1,0 +1,159 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { KernObject, KernelError } from '@kern/sdk';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { CLI_ERROR_CODES } from './cli-error';
+
+/** One object from a manifest, with where it came from (`file:line`) for messages. */
+export interface ManifestObject {
+  object: KernObject;
+  source: string;
+}
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+function manifestError(message: string): KernelError {
+  return new KernelError('Invalid', message, { code: CLI_ERROR_CODES.manifest });
+}
+
+/** `kind: List` (or any `FooList` with items) stands for its items. */
+function expand(value: unknown, source: string, out: ManifestObject[]): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    if (Array.isArray(value)) {
+      value.forEach((v) => expand(v, source, out));
+      return;
+    }
+    throw manifestError(`${source}: expected an object with apiVersion, kind and metadata, got ${JSON.stringify(value).slice(0, 60)}`);
+  }
+  const obj = value as Record<string, unknown>;
+  if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+    obj.items.forEach((item, i) => expand(item, `${source} (items[${i}])`, out));
+    return;
+  }
+  if (typeof obj.kind !== 'string' || obj.kind === '') throw manifestError(`${source}: kind is required (for example kind: Pod)`);
+  if (typeof obj.apiVersion !== 'string' || obj.apiVersion === '') {
+    throw manifestError(`${source}: apiVersion is required (for example apiVersion: v1)`);
+  }
+  out.push({ object: obj as unknown as KernObject, source });
+}
+
+/**
+ * Parses YAML (one or more `---` documents) or JSON text into objects. Empty
+ * documents are skipped; a `List` expands to its items. A syntax error names
+ * the file, line and column.
+ */
+export function parseManifests(text: string, file: string): ManifestObject[] {
+  const out: ManifestObject[] = [];
+  const trimmed = text.trimStart();
+  // JSON first when it looks like JSON: tab-indented JSON is not valid YAML.
+  // A .json file must be strict JSON; other text falls back to YAML.
+  if (extname(file).toLowerCase() === '.json' || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      if (extname(file).toLowerCase() === '.json') throw manifestError(`${file}:${jsonErrorPosition(text, (e as Error).message)}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (parsed !== undefined) {
+      expand(parsed, `${file}:${lineAt(text, text.length - trimmed.length)}`, out);
+      return out;
+    }
+  }
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    const error = doc.errors[0];
+    if (error) {
+      const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+      const message = error.message.split('\n')[0].replace(/\s*at line \d+, column \d+:?\s*$/, '');
+      throw manifestError(`${file}:${pos.line}:${pos.col}: ${message}`);
+    }
+    if (doc.contents === null) continue;
+    const start = doc.contents.range?.[0] ?? doc.range[0];
+    expand(doc.toJS({ maxAliasCount: 100 }), `${file}:${lineCounter.linePos(start).line}`, out);
+  }
+  return out;
+}
+
+/** `line:col` of a JSON.parse error when V8 tells the offset, else the first line. */
+function jsonErrorPosition(text: string, message: string): string {
+  const m = /at position (\d+)/.exec(message);
+  if (!m) return '1';
+  const offset = Number(m[1]);
+  const line = lineAt(text, offset);
+  const col = offset - text.lastIndexOf('\n', offset - 1);
+  return `${line}:${col}`;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
+  return line;
+}
+
+/** The manifest files a `-f` path stands for: the file, or a directory's .yaml/.yml/.json files. */
+export function expandManifestPaths(paths: readonly string[], recursive = false): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, top: boolean) => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    const found = out.length;
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (recursive) walk(full, false);
+      } else if (MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) {
+        out.push(full);
+      }
+    }
+    if (top && out.length === found) throw manifestError(`${dir}: no .yaml, .yml or .json files in this directory${recursive ? '' : ' (add -R to look in subdirectories)'}`);
+  };
+  for (const p of paths) {
+    if (p === '-') {
+      out.push(p);
+      continue;
+    }
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (e) {
+      throw manifestError(`${p}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    }
+    if (isDir) walk(p, true);
+    else out.push(p);
+  }
+  return out;
+}
+
+export async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Errors per file, so one bad file is reported together with the others. */
+export interface ManifestRead {
+  objects: ManifestObject[];
+  errors: KernelError[];
+}
+
+/**
+ * Reads and parses every `-f` path (`-` is stdin). Nothing is applied when a
+ * file is bad, so the caller gets all objects or the list of what is wrong.
+ */
+export async function readManifests(paths: readonly string[], options: { recursive?: boolean; stdin?: () => Promise<string> } = {}): Promise<ManifestRead> {
+  if (paths.length === 0) throw manifestError('no manifest given: use -f FILE, -f DIRECTORY or -f - for stdin');
+  const files = expandManifestPaths(paths, options.recursive);
+  const objects: ManifestObject[] = [];
+  const errors: KernelError[] = [];
+  for (const file of files) {
+    try {
+      const text = file === '-' ? await (options.stdin ?? readStdin)() : readFileSync(file, 'utf8');
+      objects.push(...parseManifests(text, file === '-' ? '<stdin>' : file));
+    } catch (e) {
+      if (e instanceof KernelError || (e as KernelError).isKernelError) errors.push(e as KernelError);
+      else errors.push(manifestError(`${file}: cannot read: ${(e as Error).message}`));
+    }
+  }
+  return { objects, errors };
+}

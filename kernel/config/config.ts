@@ -1,0 +1,173 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { errors } from '@kern/sdk';
+import { parse as parseYaml } from 'yaml';
+
+/** Kernel configuration. Precedence: defaults < config file < environment < flags. */
+export interface KernelConfig {
+  /** Where state, logs and plugin data live. Default: `$KERN_HOME/data`. */
+  dataDir: string;
+  /** Where the CLI finds the server address and token. Default: `$KERN_HOME` or `~/.kern`. */
+  kernHome: string;
+  /** HTTP API. Default: 127.0.0.1:7070. */
+  http: { host: string; port: number };
+  /** gRPC API. Default: 127.0.0.1:7071 (port 0 = any free port). */
+  grpc: { host: string; port: number };
+  /** trace | debug | info | warn | error. Default: info. */
+  logLevel: string;
+  /** The store driver's name. Default: sqlite. */
+  store: string;
+  /** Per-plugin config sections, by plugin id. Default: {}. */
+  plugins: Record<string, Record<string, unknown>>;
+  /** Plugin ids not to activate. Default: []. */
+  disabledPlugins: string[];
+  /** Extra directories to scan for plugin packages. Default: `<dataDir>/plugins-installed`. */
+  pluginDirs: string[];
+  /** Largest API request body in bytes. Default: 3 MiB (as Kubernetes). */
+  bodyLimitBytes: number;
+  /** Write the server address and admin token to `$KERN_HOME/config.json`. Default: true. */
+  writeClientConfig: boolean;
+  /** The node agent of this process. */
+  agent: AgentConfig;
+}
+
+export interface AgentConfig {
+  /** Run a node agent in this process (`kern up`). Default: true. */
+  enabled: boolean;
+  /** Node name. Default: the host name. */
+  nodeName?: string;
+  /** Extra node labels. Default: none. */
+  labels?: Record<string, string>;
+  /** Sets the `topology.kubernetes.io/zone` label. Default: none. */
+  zone?: string;
+  /** Overrides of the capacity read off the machine, e.g. `{cpu: '4', memory: '8Gi'}`. Default: none. */
+  capacity?: Record<string, string>;
+  /** Held back from pods, e.g. `{cpu: '100m', memory: '256Mi'}`. Default: none. */
+  reserved?: Record<string, string>;
+  /** Runtime driver name. Default: the first active one. */
+  runtime?: string;
+  /** First crash-loop back-off in ms (doubles to 5 min). Default: 10000. */
+  backoffInitialMs?: number;
+}
+
+export type ConfigOverrides = Partial<Omit<KernelConfig, 'http' | 'grpc' | 'agent'>> & {
+  agent?: Partial<AgentConfig>;
+  http?: Partial<KernelConfig['http']>;
+  grpc?: Partial<KernelConfig['grpc']>;
+};
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export function defaultKernHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KERN_HOME || join(homedir(), '.kern');
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): KernelConfig {
+  const kernHome = defaultKernHome(env);
+  return {
+    dataDir: join(kernHome, 'data'),
+    kernHome,
+    http: { host: '127.0.0.1', port: 7070 },
+    grpc: { host: '127.0.0.1', port: 7071 },
+    logLevel: 'info',
+    store: 'sqlite',
+    plugins: {},
+    disabledPlugins: [],
+    pluginDirs: [],
+    bodyLimitBytes: 3 * 1024 * 1024,
+    writeClientConfig: true,
+    agent: { enabled: true },
+  };
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const o: ConfigOverrides = {};
+  const port = (name: string, v: string | undefined) => (v === undefined ? undefined : toPort(v, name));
+  if (env.KERN_DATA_DIR) o.dataDir = env.KERN_DATA_DIR;
+  if (env.KERN_LOG_LEVEL) o.logLevel = env.KERN_LOG_LEVEL;
+  if (env.KERN_STORE) o.store = env.KERN_STORE;
+  if (env.KERN_HOST) { o.http = { host: env.KERN_HOST }; o.grpc = { host: env.KERN_HOST }; }
+  const hp = port('KERN_PORT', env.KERN_PORT);
+  if (hp !== undefined) o.http = { ...o.http, port: hp };
+  const gp = port('KERN_GRPC_PORT', env.KERN_GRPC_PORT);
+  if (gp !== undefined) o.grpc = { ...o.grpc, port: gp };
+  return o;
+}
+
+function toPort(v: unknown, field: string): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw errors.invalid(field, `"${v}" is not a port (0-65535)`);
+  return n;
+}
+
+function fromFile(file: string): ConfigOverrides {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw errors.invalid('config', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (e) {
+    throw errors.invalid('config', `${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw errors.invalid('config', `${file} must be a mapping`);
+  return parsed as ConfigOverrides;
+}
+
+function merge(base: KernelConfig, o: ConfigOverrides): KernelConfig {
+  return {
+    ...base,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+    http: { ...base.http, ...(o.http ?? {}) },
+    grpc: { ...base.grpc, ...(o.grpc ?? {}) },
+    agent: { ...base.agent, ...(o.agent ?? {}) },
+  } as KernelConfig;
+}
+
+const KNOWN = new Set(Object.keys(defaultConfig({})));
+
+/** Checks every field, naming the bad one. */
+export function validateConfig(c: KernelConfig): KernelConfig {
+  for (const k of Object.keys(c)) if (!KNOWN.has(k)) throw errors.invalid(`config.${k}`, `unknown setting (known: ${[...KNOWN].join(', ')})`);
+  if (typeof c.dataDir !== 'string' || !c.dataDir) throw errors.invalid('config.dataDir', 'must be a directory path');
+  c.http.port = toPort(c.http.port, 'config.http.port');
+  c.grpc.port = toPort(c.grpc.port, 'config.grpc.port');
+  if (typeof c.http.host !== 'string' || !c.http.host) throw errors.invalid('config.http.host', 'must be an address such as 127.0.0.1');
+  if (typeof c.grpc.host !== 'string' || !c.grpc.host) throw errors.invalid('config.grpc.host', 'must be an address such as 127.0.0.1');
+  if (!LOG_LEVELS.includes(c.logLevel)) throw errors.invalid('config.logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (typeof c.store !== 'string' || !c.store) throw errors.invalid('config.store', 'must name a store driver, e.g. sqlite');
+  if (typeof c.plugins !== 'object' || c.plugins === null || Array.isArray(c.plugins)) throw errors.invalid('config.plugins', 'must map plugin ids to settings');
+  if (!Array.isArray(c.disabledPlugins)) throw errors.invalid('config.disabledPlugins', 'must be a list of plugin ids');
+  if (!Array.isArray(c.pluginDirs)) throw errors.invalid('config.pluginDirs', 'must be a list of directories');
+  if (!Number.isInteger(c.bodyLimitBytes) || c.bodyLimitBytes < 1024) throw errors.invalid('config.bodyLimitBytes', 'must be a whole number of bytes ≥ 1024');
+  if (typeof c.agent !== 'object' || c.agent === null) throw errors.invalid('config.agent', 'must be a mapping');
+  if (typeof c.agent.enabled !== 'boolean') throw errors.invalid('config.agent.enabled', 'must be true or false');
+  if (c.agent.nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(c.agent.nodeName)) {
+    throw errors.invalid('config.agent.nodeName', `"${c.agent.nodeName}" must be lower-case letters, digits, '-' and '.'`);
+  }
+  c.dataDir = resolve(c.dataDir);
+  c.pluginDirs = c.pluginDirs.map((d) => resolve(d));
+  return c;
+}
+
+/**
+ * Loads the config: defaults, then the file (`configFile`, or
+ * `<dataDir>/config.yaml` when it exists), then KERN_* environment, then flags.
+ */
+export function loadConfig(options: { configFile?: string; flags?: ConfigOverrides; env?: NodeJS.ProcessEnv } = {}): KernelConfig {
+  const env = options.env ?? process.env;
+  let c = defaultConfig(env);
+  const envO = fromEnv(env);
+  const flags = options.flags ?? {};
+  const dataDirGuess = flags.dataDir ?? envO.dataDir ?? c.dataDir;
+  const file = options.configFile ?? (existsSync(join(dataDirGuess, 'config.yaml')) ? join(dataDirGuess, 'config.yaml') : undefined);
+  if (file) c = merge(c, fromFile(file));
+  c = merge(c, envO);
+  c = merge(c, flags);
+  return validateConfig(c);
+}

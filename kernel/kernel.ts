@@ -1,0 +1,201 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { container, DependencyContainer } from 'tsyringe';
+import { Disposable, KERNEL_ABI_VERSION, Logger, RuntimeDriver, StoreDriver, errors } from '@kern/sdk';
+import { hostname } from 'node:os';
+import { registerComputeSyscalls } from './agent/compute-syscalls';
+import { NodeAgent } from './agent/node-agent';
+import { nodeNameFrom } from './agent/node-facts';
+import { DEFAULT_BACKOFF } from './agent/restart-backoff';
+import { ApiContext } from './api/api-context';
+import { DefaultBinder } from './sched/default-binder';
+import { startGrpcServer } from './api/grpc/grpc-server';
+import { startHttpServer } from './api/http/http-server';
+import { Authenticator, writePrivateFile } from './auth/authenticator';
+import { KernelConfig } from './config/config';
+import { KernelDriverRegistry } from './drivers/driver-registry';
+import { KernelMetrics } from './metrics/metrics';
+import { builtinPluginDirs } from './plugins/builtin-plugins';
+import { PluginManager } from './plugins/plugin-manager';
+import { KindRegistry } from './state/kind-registry';
+import { DEFAULT_NAMESPACE, StateService } from './state/state-service';
+import { registerStateSyscalls } from './syscalls/state-syscalls';
+import { SyscallTable } from './syscalls/syscall-table';
+import { KERN_VERSION } from './version';
+
+/** Where a running kernel listens. */
+export interface KernelEndpoints {
+  http: string;
+  grpc: string;
+}
+
+/**
+ * One kernel instance. Boot order: config → store driver → other plugins in
+ * dependency order → APIs. Shutdown runs the other way round.
+ */
+export class Kernel {
+  readonly root: DependencyContainer;
+  readonly metrics = new KernelMetrics();
+  readonly kinds = new KindRegistry();
+  readonly drivers: KernelDriverRegistry;
+  readonly syscalls: SyscallTable;
+  readonly plugins: PluginManager;
+  readonly auth: Authenticator;
+  state?: StateService;
+  agent?: NodeAgent;
+  endpoints?: KernelEndpoints;
+  private readonly closers: (() => Promise<void> | void)[] = [];
+  private isReady = false;
+  private stopping?: Promise<void>;
+
+  private constructor(readonly config: KernelConfig, readonly logger: Logger) {
+    this.root = container.createChildContainer();
+    this.drivers = new KernelDriverRegistry({ store: config.store });
+    this.syscalls = new SyscallTable(this.metrics);
+    this.auth = new Authenticator(config.dataDir);
+    this.plugins = new PluginManager({
+      root: this.root,
+      drivers: this.drivers,
+      syscalls: this.syscalls,
+      logger: logger.child({ component: 'plugins' }),
+      dataDir: config.dataDir,
+      kernelVersion: KERNEL_ABI_VERSION,
+      pluginConfig: config.plugins,
+      disabled: config.disabledPlugins,
+    });
+  }
+
+  static async boot(config: KernelConfig, logger: Logger): Promise<Kernel> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const kernel = new Kernel(config, logger);
+    try {
+      await kernel.start();
+    } catch (e) {
+      await kernel.shutdown();
+      throw e;
+    }
+    return kernel;
+  }
+
+  private async start(): Promise<void> {
+    const started = Date.now();
+    const { config, logger } = this;
+    const installed = join(config.dataDir, 'plugins-installed');
+    mkdirSync(installed, { recursive: true });
+    await this.plugins.discover([
+      ...builtinPluginDirs().map((dir) => ({ dir, builtin: true })),
+      ...[installed, ...config.pluginDirs].map((dir) => ({ dir, builtin: false })),
+    ]);
+    this.closers.push(() => this.plugins.deactivateAll());
+
+    // The store first: nothing else works without state.
+    const storePlugin = this.plugins.list().find((p) => p.provides.some((x) => x.kind === 'store' && x.name === config.store));
+    if (!storePlugin) throw errors.invalid('config.store', `no plugin provides the store driver "${config.store}"`);
+    await this.plugins.activate([storePlugin.id]);
+    const store = this.drivers.get<StoreDriver>('store', config.store);
+    this.root.registerInstance(StoreDriver as symbol, store);
+    this.state = new StateService(store, this.kinds);
+    this.track(registerStateSyscalls(this.syscalls, this.state));
+    await this.ensureDefaultNamespaces();
+
+    await this.plugins.activate();
+    for (const p of this.plugins.list().filter((x) => x.state === 'failed')) {
+      logger.warn({ plugin: p.id, error: p.error }, `plugin ${p.id} failed to activate`);
+    }
+
+    await this.startScheduling();
+    await this.startAgent();
+
+    const api: ApiContext = {
+      state: this.state,
+      kinds: this.kinds,
+      syscalls: this.syscalls,
+      plugins: this.plugins,
+      auth: this.auth,
+      metrics: this.metrics,
+      logger: logger.child({ component: 'api' }),
+      version: { kern: KERN_VERSION, abi: KERNEL_ABI_VERSION },
+      bodyLimitBytes: config.bodyLimitBytes,
+      ready: () => this.isReady,
+    };
+    const http = await startHttpServer(api, config.http);
+    this.closers.push(() => http.close());
+    const grpc = await startGrpcServer(api, config.grpc);
+    this.closers.push(() => grpc.close());
+    this.endpoints = {
+      http: `http://${formatHost(http.address.host)}:${http.address.port}`,
+      grpc: `${formatHost(config.grpc.host)}:${grpc.port}`,
+    };
+    if (config.writeClientConfig) this.writeClientConfig();
+    this.isReady = true;
+    logger.info({ ...this.endpoints, ms: Date.now() - started }, 'kernel ready');
+  }
+
+  /** Binds pods that name no node (the scheduling framework replaces this placement later). */
+  private async startScheduling(): Promise<void> {
+    const binder = new DefaultBinder(this.syscalls.handleFor('kernel:scheduler', ['state.*']), this.logger.child({ component: 'scheduler' }));
+    await binder.start();
+    this.closers.push(() => binder.stop());
+  }
+
+  /** The node agent of this process, when a runtime driver is active. */
+  private async startAgent(): Promise<void> {
+    const cfg = this.config.agent;
+    if (!cfg.enabled) return;
+    if (!this.drivers.has('runtime', cfg.runtime)) {
+      this.logger.warn('no runtime driver is active, so this machine runs no pods (is Docker running? see `kern plugin list`)');
+      return;
+    }
+    const runtime = this.drivers.get<RuntimeDriver>('runtime', cfg.runtime);
+    const agent = new NodeAgent(this.syscalls.handleFor('kernel:agent', ['state.*']), runtime, {
+      nodeName: cfg.nodeName ?? nodeNameFrom(hostname()),
+      dataDir: join(this.config.dataDir, 'agent'),
+      labels: cfg.labels,
+      zone: cfg.zone,
+      capacity: cfg.capacity,
+      reserved: cfg.reserved,
+      ...(cfg.backoffInitialMs ? { backoff: { ...DEFAULT_BACKOFF, initialMs: cfg.backoffInitialMs } } : {}),
+    }, this.logger.child({ component: 'agent' }));
+    await agent.start();
+    this.agent = agent;
+    this.closers.push(() => agent.stop());
+    this.track(registerComputeSyscalls(this.syscalls, agent, () => runtime.info()));
+  }
+
+  /** Stops APIs, then plugins in reverse order, then the store. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.isReady = false;
+      for (const close of this.closers.reverse()) {
+        try {
+          await close();
+        } catch (e) {
+          this.logger.error({ err: e }, 'error during shutdown');
+        }
+      }
+    })();
+    return this.stopping;
+  }
+
+  private track(disposables: Disposable[]): void {
+    this.closers.push(async () => {
+      for (const d of [...disposables].reverse()) await d.dispose();
+    });
+  }
+
+  private async ensureDefaultNamespaces(): Promise<void> {
+    for (const name of [DEFAULT_NAMESPACE, 'kern-system']) {
+      await this.state!.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
+    }
+  }
+
+  private writeClientConfig(): void {
+    const file = join(this.config.kernHome, 'config.json');
+    writePrivateFile(file, JSON.stringify({ server: this.endpoints!.http, grpc: this.endpoints!.grpc, token: this.auth.adminToken }, null, 2) + '\n');
+  }
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

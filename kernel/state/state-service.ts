@@ -1,0 +1,153 @@
+import {
+  DeleteArgs, KernObject, KindInfo, ListArgs, ObjectKey, ObjectList, StoreDriver, SyscallWatch, UpdateArgs,
+  WatchArgs, WatchEvent, cloneObject, errors, isNotFound, parseLabelSelector,
+} from '@kern/sdk';
+import { KindRegistry } from './kind-registry';
+import { validateObject } from './validation';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * The kernel's front of the store: resolves kinds, validates, applies
+ * namespace rules, and shapes replies like Kubernetes lists. Every `state.*`
+ * syscall lands here.
+ */
+export class StateService {
+  constructor(private readonly store: StoreDriver, readonly kinds: KindRegistry) {}
+
+  async create(input: KernObject): Promise<KernObject> {
+    const { obj } = this.prepare(input);
+    await this.checkNamespace(obj);
+    return this.store.create(obj);
+  }
+
+  async get(key: ObjectKey): Promise<KernObject> {
+    const info = this.kinds.resolve(key.kind);
+    return this.store.get({ kind: info.kind, name: key.name, namespace: this.namespaceFor(info, key.namespace) });
+  }
+
+  async list(args: ListArgs): Promise<ObjectList> {
+    const info = this.kinds.resolve(args.kind);
+    const res = await this.store.list(info.kind, {
+      namespace: info.namespaced ? args.namespace || undefined : undefined,
+      labelSelector: parseLabelSelector(args.labelSelector),
+      limit: args.limit,
+      continue: args.continue,
+    });
+    return {
+      apiVersion: info.apiVersion,
+      kind: `${info.kind}List`,
+      metadata: { resourceVersion: String(res.revision), ...(res.continue ? { continue: res.continue } : {}) },
+      items: res.items,
+    };
+  }
+
+  async update(args: UpdateArgs): Promise<KernObject> {
+    if (args.subresource !== undefined && args.subresource !== 'status') {
+      throw errors.invalid('subresource', `only "status" is supported, got ${JSON.stringify(args.subresource)}`);
+    }
+    const { obj } = this.prepare(args.object);
+    return this.store.update(obj, { subresource: args.subresource });
+  }
+
+  async delete(args: DeleteArgs): Promise<KernObject> {
+    const info = this.kinds.resolve(args.kind);
+    if (!args.name) throw errors.invalid('name', 'is required');
+    return this.store.delete(
+      { kind: info.kind, name: args.name, namespace: this.namespaceFor(info, args.namespace) },
+      { resourceVersion: args.resourceVersion },
+    );
+  }
+
+  /** Create, or update the stored object to this manifest (kubectl apply, last writer wins on spec). */
+  async apply(input: KernObject): Promise<{ object: KernObject; action: 'created' | 'configured' | 'unchanged' }> {
+    const { obj, info } = this.prepare(input);
+    const key = { kind: info.kind, name: obj.metadata.name, namespace: obj.metadata.namespace };
+    for (let attempt = 0; ; attempt++) {
+      let current: KernObject | undefined;
+      try {
+        current = await this.store.get(key);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      try {
+        if (!current) {
+          await this.checkNamespace(obj);
+          return { object: await this.store.create(obj), action: 'created' };
+        }
+        const next = cloneObject(obj);
+        next.metadata.resourceVersion = obj.metadata.resourceVersion || current.metadata.resourceVersion;
+        if (sameDesiredState(current, next)) return { object: current, action: 'unchanged' };
+        return { object: await this.store.update(next), action: 'configured' };
+      } catch (e) {
+        // Another writer got between our read and write; re-read unless the
+        // caller pinned a resourceVersion itself.
+        const retriable = (e as { kind?: string }).kind === 'Conflict' && !obj.metadata.resourceVersion
+          || (e as { kind?: string }).kind === 'AlreadyExists';
+        if (!retriable || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  watch(args: WatchArgs, onEvent: (e: WatchEvent) => void, onError?: (err: Error) => void): SyscallWatch {
+    const info = args.kind ? this.kinds.resolve(args.kind) : undefined;
+    const rv = args.resourceVersion;
+    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw errors.invalid('resourceVersion', 'must be a decimal revision');
+    return this.store.watch(
+      {
+        kind: info?.kind,
+        namespace: info && !info.namespaced ? undefined : args.namespace || undefined,
+        labelSelector: parseLabelSelector(args.labelSelector),
+        fromRevision: rv ? Number(rv) : undefined,
+      },
+      (e) => onEvent({ type: e.type, object: e.object }),
+      onError,
+    );
+  }
+
+  revision(): Promise<number> {
+    return this.store.revision();
+  }
+
+  /** Validates and normalises (default namespace, kind from alias). */
+  private prepare(input: KernObject): { obj: KernObject; info: KindInfo } {
+    if (!input || typeof input !== 'object' || Array.isArray(input)) {
+      throw errors.invalid('object', 'must be a mapping with apiVersion, kind and metadata');
+    }
+    if (typeof input.kind !== 'string' || !input.kind) throw errors.invalid('kind', 'is required (for example Pod)');
+    const info = this.kinds.resolve(input.kind);
+    const obj = cloneObject(input);
+    if (obj.metadata && typeof obj.metadata === 'object' && info.namespaced && !obj.metadata.namespace) {
+      obj.metadata.namespace = DEFAULT_NAMESPACE;
+    }
+    validateObject(obj, info);
+    return { obj, info };
+  }
+
+  private namespaceFor(info: KindInfo, namespace: string | undefined): string | undefined {
+    return info.namespaced ? namespace || DEFAULT_NAMESPACE : undefined;
+  }
+
+  private async checkNamespace(obj: KernObject): Promise<void> {
+    const ns = obj.metadata.namespace;
+    if (!ns) return;
+    try {
+      const found = await this.store.get({ kind: 'Namespace', name: ns });
+      if (found.metadata.deletionTimestamp) {
+        throw errors.failedPrecondition(`namespace "${ns}" is being deleted: pick another namespace`, { field: 'metadata.namespace' });
+      }
+    } catch (e) {
+      if (isNotFound(e)) throw errors.notFound(`namespace "${ns}" (create it first: kern apply -f a Namespace manifest)`, { field: 'metadata.namespace' });
+      throw e;
+    }
+  }
+}
+
+function sameDesiredState(current: KernObject, next: KernObject): boolean {
+  const pick = (o: KernObject) => {
+    const body = Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'metadata' && k !== 'status').sort(([a], [b]) => a.localeCompare(b)));
+    const md = o.metadata;
+    return JSON.stringify([body, md.labels ?? {}, md.annotations ?? {}, md.finalizers ?? [], md.ownerReferences ?? []]);
+  };
+  return pick(current) === pick(next);
+}

@@ -1,0 +1,4 @@
+/** Test kit for driver authors: conformance suites and harnesses. */
+export * from './store-conformance';
+export * from './fake-syscalls';
+export * from './runtime-conformance';

@@ -1,0 +1,119 @@
+/**
+ * bench:api — resources created per second through the HTTP API (keep-alive,
+ * 2 concurrent clients) and watch delivery latency (create sent → ADDED
+ * event received), beside a baseline measured in the same run: raw
+ * better-sqlite3 inserts of the same JSON into the same database file.
+ *
+ *   npm run bench:api [-- --count 20000]
+ */
+import http from 'node:http';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { startKern } from '../helpers/kern-process';
+import { percentile, printTable } from './stats';
+
+const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
+const CLIENTS = 2;
+
+function podManifest(i: number): string {
+  return JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `bench-${i}`, namespace: 'default', labels: { app: 'bench', shard: String(i % 16) } },
+    spec: { containers: [{ name: 'main', image: 'kern/busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+  });
+}
+
+async function main(): Promise<void> {
+  const kern = await startKern();
+  const url = new URL(kern.server);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + 1 });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  try {
+    // Watch first, so every create's ADDED event is timed.
+    let gotAll: () => void = () => undefined;
+    const allSeen = new Promise<void>((ok) => { gotAll = ok; });
+    const watchReq = http.get({
+      host: url.hostname, port: url.port, agent: false,
+      path: '/api/v1/namespaces/default/pods?watch=true',
+      headers: { authorization: `Bearer ${kern.token}` },
+    }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string } } };
+          const t0 = sentAt.get(ev.object.metadata?.name);
+          if (ev.type === 'ADDED' && t0 !== undefined) {
+            latencies.push(performance.now() - t0);
+            if (latencies.length === COUNT) gotAll();
+          }
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const post = (body: string) => new Promise<void>((ok, fail) => {
+      const req = http.request({
+        host: url.hostname, port: url.port, agent, method: 'POST',
+        path: '/api/v1/namespaces/default/pods',
+        headers: { authorization: `Bearer ${kern.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 201 || res.statusCode === 200 ? ok() : fail(new Error(`create got HTTP ${res.statusCode}`))));
+      });
+      req.on('error', fail);
+      req.end(body);
+    });
+
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < COUNT) {
+        const i = next++;
+        sentAt.set(`bench-${i}`, performance.now());
+        await post(podManifest(i));
+      }
+    }));
+    const httpSeconds = (performance.now() - started) / 1000;
+    await Promise.race([allSeen, new Promise((r) => setTimeout(r, 10000))]);
+    watchReq.destroy();
+    agent.destroy();
+    await kern.stop();
+
+    // Baseline: the same JSON, one transaction per insert, same file and pragmas.
+    const db = new Database(join(kern.dataDir, 'plugins', 'store-sqlite', 'state.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE IF NOT EXISTS bench_baseline (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO bench_baseline (k, v) VALUES (?, ?)');
+    const b0 = performance.now();
+    for (let i = 0; i < COUNT; i++) insert.run(`bench-${i}`, podManifest(i));
+    const rawSeconds = (performance.now() - b0) / 1000;
+    db.close();
+
+    const sorted = latencies.sort((a, b) => a - b);
+    const httpRate = COUNT / httpSeconds;
+    const rawRate = COUNT / rawSeconds;
+    console.log(`\nbench:api — ${COUNT} pod creates, ${CLIENTS} keep-alive clients, kernel in its own process\n`);
+    printTable([
+      ['measure', 'Kern HTTP API', 'raw better-sqlite3', 'ratio', 'target'],
+      ['creates/s', httpRate, rawRate, `${(httpRate / rawRate * 100).toFixed(1)}%`, '>= 3000'],
+      ['watch p50 (ms)', percentile(sorted, 50), '-', '-', ''],
+      ['watch p99 (ms)', percentile(sorted, 99), '-', '-', '< 50'],
+      ['events seen', latencies.length, '-', '-', String(COUNT)],
+    ]);
+  } finally {
+    kern.cleanup();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

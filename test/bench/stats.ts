@@ -1,0 +1,20 @@
+/** Small helpers for the benchmarks: percentiles and a plain table. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function printTable(rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  for (const [n, r] of cells.entries()) {
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2);
+}
