@@ -217,31 +217,6 @@ describe('SqliteStore', () => {
     expect(poller()).toBeUndefined();
   });
 
-  it('creates faster than the kernel API needs (3,000/s), one at a time and 64 in flight', async () => {
-    const store = openStore();
-    const pod = (i: number): KernObject => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `pod-${i}`, namespace: 'default', labels: { app: 'bench', shard: String(i % 16) } },
-      spec: { containers: [{ name: 'main', image: 'busybox:latest', command: ['sleep', '3600'] }] },
-    });
-    const measure = async (count: number, inFlight: number, offset: number) => {
-      let next = 0;
-      const started = process.hrtime.bigint();
-      await Promise.all(Array.from({ length: inFlight }, async () => {
-        while (next < count) await store.create(pod(offset + next++));
-      }));
-      return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
-    };
-    const sequential = await measure(5_000, 1, 0);
-    const concurrent = await measure(20_000, 64, 5_000);
-    // eslint-disable-next-line no-console
-    console.log(`store-sqlite creates/s: ${sequential} one at a time, ${concurrent} with 64 in flight`);
-    expect(sequential).toBeGreaterThan(3_000);
-    expect(concurrent).toBeGreaterThan(3_000);
-    expect((await store.list('Pod', { limit: 1 })).continue).toBeDefined();
-  });
-
   it('loses no update while other processes write to the same file', async () => {
     const store = openStore();
     const counter = await store.create(widget('counter', { count: 0 }));
