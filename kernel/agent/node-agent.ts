@@ -97,7 +97,8 @@ export class NodeAgent {
       }));
     }
     this.queue.start((key) => this.syncKey(key), this.opts.concurrency ?? 4);
-    await this.sweepOrphans();
+    // Orphans are swept in the background: readiness does not wait for them.
+    this.sweepOrphans().catch((e) => this.logger.warn({ err: (e as Error).message }, 'orphan sweep failed'));
     const every = (seconds: number, fn: () => Promise<void>) => {
       const t = setInterval(() => { fn().catch((e) => this.logger.warn({ err: (e as Error).message }, 'agent periodic task failed')); }, seconds * 1000);
       t.unref();
@@ -188,16 +189,15 @@ export class NodeAgent {
   /** Removes containers and sandboxes whose pod is no longer bound here. */
   private async sweepOrphans(): Promise<void> {
     const live = new Set(this.pods.list().filter((p) => this.mine(p)).map((p) => p.metadata.uid!));
-    const managed = { [RUNTIME_LABELS.managed]: 'true' };
+    const ours = { [RUNTIME_LABELS.managed]: 'true', [RUNTIME_LABELS.node]: this.opts.nodeName };
     const uids = new Set<string>();
-    for (const c of await this.runtime.listContainers(managed)) uids.add(c.labels[RUNTIME_LABELS.podUid]);
-    for (const s of await this.runtime.listSandboxes(managed)) uids.add(s.labels[RUNTIME_LABELS.podUid]);
-    for (const uid of uids) {
-      if (uid && !live.has(uid)) {
-        this.logger.info({ podUid: uid }, 'removing containers of a pod that is gone');
-        await this.podSync.teardown(uid, 2);
-      }
-    }
+    for (const c of await this.runtime.listContainers(ours)) uids.add(c.labels[RUNTIME_LABELS.podUid]);
+    for (const s of await this.runtime.listSandboxes(ours)) uids.add(s.labels[RUNTIME_LABELS.podUid]);
+    const orphans = [...uids].filter((uid) => uid && !live.has(uid) && ![...this.known.values()].includes(uid));
+    await Promise.all(orphans.map(async (uid) => {
+      this.logger.info({ podUid: uid }, 'removing containers of a pod that is gone');
+      await this.podSync.teardown(uid, 2);
+    }));
   }
 
   // ---- compute.* syscalls ------------------------------------------------

@@ -25,6 +25,9 @@ const KEEP_EXITED_PER_CONTAINER = 2;
  * process started.
  */
 export class PodSync {
+  /** Per pod: inspected containers by `id/state` (stable while the state lasts). */
+  private readonly details = new Map<string, Map<string, ContainerInfo>>();
+
   constructor(
     private readonly runtime: RuntimeDriver,
     private readonly probes: ProbeManager,
@@ -42,7 +45,7 @@ export class PodSync {
     const later = (ms: number) => { requeue = requeue === undefined ? ms : Math.min(requeue, ms); };
 
     const sandbox = await this.ensureSandbox(pod);
-    const byName = groupLatestFirst(await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: uid }));
+    const byName = await this.observe(uid);
     const finished = isPodFinished(pod);
 
     // Init containers run one at a time, in order, each to success.
@@ -88,12 +91,33 @@ export class PodSync {
     }
 
     // Fresh view after the changes above, for an honest status.
-    const after = groupLatestFirst(await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: uid }));
+    const after = await this.observe(uid);
     await this.pruneExited(after);
     const running = new Set<string>();
     for (const list of after.values()) if (list[0]?.state === 'running') running.add(list[0].id);
     this.probes.retain(running);
     return { status: this.status(pod, sandbox, after, waiting, initDone, initFailed, hostIP), requeueAfterMs: requeue };
+  }
+
+  /**
+   * The pod's containers by name, newest first, with exit details. A list
+   * call says little about exited containers, so those (and running ones,
+   * for their start time) are inspected once per state and remembered.
+   */
+  private async observe(podUid: string): Promise<Map<string, ContainerInfo[]>> {
+    const listed = await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: podUid });
+    const before = this.details.get(podUid) ?? new Map<string, ContainerInfo>();
+    const now = new Map<string, ContainerInfo>();
+    const detailed = await Promise.all(listed.map(async (c) => {
+      if (c.state !== 'exited' && c.state !== 'running') return c;
+      const key = `${c.id}/${c.state}`;
+      let d = before.get(key);
+      if (!d) d = await this.runtime.inspectContainer(c.id).catch(() => c);
+      if (d.state === c.state) now.set(key, d);
+      return d;
+    }));
+    this.details.set(podUid, now);
+    return groupLatestFirst(detailed);
   }
 
   /** Stops everything of the pod (SIGTERM, SIGKILL after the grace period), then removes it. */
@@ -103,6 +127,7 @@ export class PodSync {
     await Promise.all(containers.map((c) => this.runtime.removeContainer(c.id)));
     for (const s of await this.runtime.listSandboxes({ [RUNTIME_LABELS.podUid]: podUid })) await this.runtime.removeSandbox(s.id);
     rmSync(join(this.podsDir, podUid), { recursive: true, force: true });
+    this.details.delete(podUid);
     this.backoff.forget(`${podUid}/`);
   }
 
@@ -285,7 +310,7 @@ function podPhase(policy: string, statuses: ContainerStatus[], initDone: boolean
     return 'Running';
   }
   // Restarting after a crash counts as Running, as in Kubernetes.
-  if (statuses.some((s) => s.restartCount > 0)) return 'Running';
+  if (statuses.some((s) => s.restartCount > 0 || s.lastState?.terminated)) return 'Running';
   return 'Pending';
 }
 
@@ -297,6 +322,7 @@ export function isPodFinished(pod: Pod): boolean {
 export function podLabels(pod: Pod): Record<string, string> {
   return {
     [RUNTIME_LABELS.managed]: 'true',
+    [RUNTIME_LABELS.node]: pod.spec?.nodeName ?? '',
     [RUNTIME_LABELS.podUid]: pod.metadata.uid!,
     [RUNTIME_LABELS.podName]: pod.metadata.name,
     [RUNTIME_LABELS.podNamespace]: pod.metadata.namespace ?? 'default',

@@ -10,6 +10,7 @@ import { errors } from '@kern/sdk';
  */
 export const BUILTIN_PLUGINS: readonly string[] = [
   'plugins/store-sqlite',
+  'plugins/runtime-docker',
 ];
 
 /** Name in the root package.json that marks the repository (or installed package) root. */

@@ -3,6 +3,7 @@ import {
   WatchArgs, WatchEvent, cloneObject, errors, isNotFound, parseLabelSelector,
 } from '@kern/sdk';
 import { KindRegistry } from './kind-registry';
+import { LAST_APPLIED, applyManifest, withoutLastApplied } from './apply-merge';
 import { validateObject } from './validation';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -73,11 +74,14 @@ export class StateService {
       try {
         if (!current) {
           await this.checkNamespace(obj);
-          return { object: await this.store.create(obj), action: 'created' };
+          const first = cloneObject(obj);
+          first.metadata.annotations = { ...first.metadata.annotations, [LAST_APPLIED]: JSON.stringify(withoutLastApplied(obj as never)) };
+          return { object: await this.store.create(first), action: 'created' };
         }
-        const next = cloneObject(obj);
-        next.metadata.resourceVersion = obj.metadata.resourceVersion || current.metadata.resourceVersion;
+        const next = applyManifest(current, obj);
+        validateObject(next, info);
         if (sameDesiredState(current, next)) return { object: current, action: 'unchanged' };
+        next.metadata.resourceVersion = obj.metadata.resourceVersion || current.metadata.resourceVersion;
         return { object: await this.store.update(next), action: 'configured' };
       } catch (e) {
         // Another writer got between our read and write; re-read unless the

@@ -24,7 +24,7 @@ export interface KernProcess {
 export async function startKern(options: { home?: string; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<KernProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kern-'));
   const dataDir = join(home, 'data');
-  const child = spawn(process.execPath, [cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', `bench-${process.pid}`, ...(options.extraArgs ?? [])], {
     env: { ...process.env, KERN_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -26,7 +26,7 @@ async function boot(): Promise<Kernel> {
       agent: { enabled: true, nodeName: 'test-node', backoffInitialMs: 1000 },
     },
   });
-  return Kernel.boot(config, silentLogger);
+  return Kernel.boot(config, process.env.KERN_TEST_LOG ? consoleLogger() : silentLogger);
 }
 
 const sys = () => kernel.syscalls.handleFor('test', ['*']);
@@ -169,3 +169,10 @@ it('adopts running containers after a kernel restart instead of duplicating them
   const web = (await containersOf('web')).filter((c) => c.State === 'running');
   expect(web.filter((c) => c.Labels[RUNTIME_LABELS.container] === 'main')).toHaveLength(1);
 });
+
+/** Set KERN_TEST_LOG=1 to see the kernel's log while debugging a test. */
+function consoleLogger(): typeof silentLogger {
+  const log = (level: string) => (obj: object | string, msg?: string) => console.log(level, typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`);
+  const l: typeof silentLogger = { debug: () => undefined, info: log('info'), warn: log('warn'), error: log('error'), child: () => l };
+  return l;
+}

@@ -82,9 +82,80 @@ function parseJson(text: string): unknown {
   } catch (e) {
     const message = (e as Error).message;
     const m = /at position (\d+)/.exec(message);
-    const pos = m ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const pos = m ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
     const where = pos === undefined ? '' : ` at ${lineColumn(text, pos)}`;
-    throw badRequest(`malformed JSON body${where}: ${message.replace(/\s*\(line \d+ column \d+\)/, '')}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+    throw badRequest(`malformed JSON body${where}: ${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+  }
+}
+
+/**
+ * Where JSON text first goes wrong, for the V8 messages that give no
+ * position ("Unexpected token 'x', ... is not valid JSON"). Only runs on
+ * bodies JSON.parse already refused.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const fail = (): never => { throw i; };
+  const literal = (word: string) => { if (text.startsWith(word, i)) i += word.length; else fail(); };
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 4; }
+        else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0] === '' || m[0] === '-') fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const value = (depth: number): void => {
+    if (depth > 1000) fail();
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++; ws();
+      if (text[i] === '}') { i++; return; }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string(); ws();
+        if (text[i] !== ':') fail();
+        i++; value(depth + 1); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return; }
+        fail();
+      }
+    }
+    if (ch === '[') {
+      i++; ws();
+      if (text[i] === ']') { i++; return; }
+      for (;;) {
+        value(depth + 1); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return; }
+        fail();
+      }
+    }
+    if (ch === '"') return string();
+    if (ch === 't') return literal('true');
+    if (ch === 'f') return literal('false');
+    if (ch === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value(0); ws();
+    return i < text.length ? i : undefined;
+  } catch (at) {
+    return typeof at === 'number' ? Math.min(at, text.length) : undefined;
   }
 }
 
@@ -114,10 +185,18 @@ function parseYaml(text: string): unknown {
   if (nonEmpty.length > 1) {
     throw badRequest(`the YAML body holds ${nonEmpty.length} documents: send one object per request (kern apply -f splits files for you)`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
   }
+  let value: unknown;
   try {
-    return nonEmpty[0].toJS({ maxAliasCount: 100 });
+    value = nonEmpty[0].toJS({ maxAliasCount: 100 });
   } catch (e) {
     throw badRequest(`malformed YAML body: ${(e as Error).message}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+  }
+  // Round-trip through JSON: objects are JSON documents from here on, and an
+  // alias that contains itself must fail here, not deep in the store.
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    throw badRequest('malformed YAML body: an anchor refers to itself (a cycle cannot be stored as JSON)', { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
   }
 }
 

@@ -195,6 +195,7 @@ describe('HTTP API', () => {
       ['PATCH', 'PATCH', `${PODS}/x`, 405],
       ['POST on an object', 'POST', `${PODS}/x`, 405],
       ['an unknown route', 'GET', '/v2/things', 404],
+      ['a dry run (not supported, so refused rather than written)', 'POST', `${PODS}?dryRun=All`, 400],
     ])('answers %s with a Status', async (_what, method, path, code) => {
       const res = await client.request(method, path, { body: method === 'GET' ? undefined : {} });
       expect(res.status).toBe(code);
@@ -224,7 +225,10 @@ describe('HTTP API', () => {
       ['JSON null', 'application/json', 'null', /must be an object.*null/],
       ['a YAML scalar', 'application/yaml', 'just words', /must be an object.*a string/],
       ['an empty body', 'application/json', '', /is empty/],
-      ['JSON labelled as JSON but written as YAML', 'application/json', 'kind: Pod\n', /malformed JSON body/],
+      ['JSON labelled as JSON but written as YAML', 'application/json', 'kind: Pod\n', /malformed JSON body at line 1, column 1: Unexpected token 'k'$/],
+      ['JSON with a missing value', 'application/json', '{"kind": "Pod",\n "metadata": }', /malformed JSON body at line 2, column 14/],
+      ['YAML with duplicate keys', 'application/yaml', 'kind: Pod\nkind: Node\n', /malformed YAML body at line 2, column 1: Map keys must be unique/],
+      ['YAML whose anchor contains itself', 'application/yaml', 'kind: Pod\nmetadata: &m {name: x, self: *m}\n', /anchor refers to itself/],
     ])('answers %s with 400 and stores nothing', async (_what, contentType, body, message) => {
       const res = await client.request('POST', PODS, { body, contentType });
       expect(res.status).toBe(400);

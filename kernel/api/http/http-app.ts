@@ -8,6 +8,7 @@ import {
   RequestScope, coreVersions, groupList, handleResourceRequest, pathSegments, routeNotFound, sendJson, streamWatch,
 } from './resource-api';
 import { toWireError } from './status';
+import { streamPodExec, streamPodLog, streamSyscall } from './syscall-stream';
 import { StreamTracker } from './watch-stream';
 
 /**
@@ -79,6 +80,10 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   });
 
   const scope = (c: KernContext): RequestScope => ({ api, caller: c.state.caller, tracker });
+  const execInPod = async (c: KernContext, namespace: string, name: string) => {
+    const parsed = parseBody(await readBody(c.req, api.bodyLimitBytes), c.get('Content-Type'));
+    await streamPodExec(c, scope(c), namespace, name, requireObject(parsed ?? {}, 'exec request'));
+  };
 
   // Kubernetes-shaped resources, the hot path: dispatched by prefix, and the
   // rest split by hand (not by router params) so `namespaces/{name}` and
@@ -87,7 +92,13 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   app.use((c, next) => {
     const path = c.path;
     if (path.startsWith('/api/v1')) {
-      if (path.length === 7 || path.charCodeAt(7) === 47) return handleResourceRequest(c, scope(c), 'v1', pathSegments(path, 2));
+      if (path.length === 7 || path.charCodeAt(7) === 47) {
+        const segments = pathSegments(path, 2);
+        const podAction = segments.length === 5 && segments[0] === 'namespaces' && segments[2] === 'pods' ? segments[4] : undefined;
+        if (podAction === 'log' && c.method === 'GET') return streamPodLog(c, scope(c), segments[1], segments[3]);
+        if (podAction === 'exec' && c.method === 'POST') return execInPod(c, segments[1], segments[3]);
+        return handleResourceRequest(c, scope(c), 'v1', segments);
+      }
     } else if (path.startsWith('/apis/')) {
       const segments = pathSegments(path, 1);
       if (segments.length >= 2) return handleResourceRequest(c, scope(c), `${segments[0]}/${segments[1]}`, segments.slice(2));
@@ -111,6 +122,10 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
     const raw = await readBody(c.req, api.bodyLimitBytes);
     const parsed = parseBody(raw, c.get('Content-Type'));
     const args = parsed === undefined ? {} : requireObject(parsed, 'syscall arguments');
+    if (c.params.name !== 'state.watch' && api.syscalls.isStream(c.params.name)) {
+      await streamSyscall(c, scope(c), c.params.name, args);
+      return;
+    }
     if (c.params.name === 'state.watch') {
       const t = c.query.timeoutSeconds;
       const timeoutSeconds = typeof t === 'string' && /^\d+$/.test(t) ? Number(t) : undefined;

@@ -61,11 +61,13 @@ export function pathSegments(path: string, prefixLength: number): string[] {
   }
 }
 
-function routeNotFound(path: string, hint = ''): Error {
+/** 404 for a path the API does not serve. */
+export function routeNotFound(path: string, hint = ''): Error {
   return httpError('NotFound', 404, 'NotFound', `the server could not find the requested resource ${path}${hint}`, { code: 'KERN_ERR_API_ROUTE_NOT_FOUND' });
 }
 
-function methodNotAllowed(method: string, path: string, allowed: string[]): Error {
+/** 405 for a verb the path does not support. */
+export function methodNotAllowed(method: string, path: string, allowed: string[]): Error {
   return httpError('NotImplemented', 405, 'MethodNotAllowed', `${method} is not supported on ${path}: use ${allowed.join(', ')}`, { code: 'KERN_ERR_API_METHOD_NOT_ALLOWED' });
 }
 
@@ -84,6 +86,10 @@ export async function handleResourceRequest(c: Koa.Context, scope: RequestScope,
   }
   if (route.name !== undefined && info.namespaced && route.namespace === undefined) {
     throw routeNotFound(c.path, `: ${info.kind} is namespaced, so name it as ${prefix(apiVersion)}/namespaces/{namespace}/${info.plural}/${route.name}`);
+  }
+  if (c.method !== 'GET' && query(c, 'dryRun')) {
+    // Ignoring it would write for real what the client meant as a rehearsal.
+    throw badRequest('dryRun is not supported yet: leave it out to write, or skip the request', { field: 'dryRun', code: 'KERN_ERR_API_DRY_RUN_UNSUPPORTED' });
   }
   if (route.name === undefined) {
     if (c.method === 'GET') return isWatch(c) ? watchCollection(c, scope, info, route) : listCollection(c, scope, info, route);
@@ -343,4 +349,3 @@ export function resourceList(api: ApiContext, apiVersion: string, path: string):
   };
 }
 
-export { routeNotFound, methodNotAllowed };

@@ -12,6 +12,10 @@ export interface DeleteOptions {
   namespace?: string;
   all?: boolean;
   ignoreNotFound?: boolean;
+  /** Wait until the objects are gone (finalizers done), as kubectl does. Default: true. */
+  wait?: boolean;
+  /** Seconds to wait. Default: 60. */
+  timeout?: string;
 }
 
 interface Target {
@@ -63,8 +67,10 @@ export async function runDelete(ctx: CliContext, args: string[], o: DeleteOption
   for (const t of targets) {
     const label = kindLabel(t.info.kind, t.info.apiVersion);
     try {
-      await ctx.client.request<KernObject>('DELETE', resourcePath(t.info, { namespace: t.namespace, name: t.name }));
+      const path = resourcePath(t.info, { namespace: t.namespace, name: t.name });
+      const last = await ctx.client.request<KernObject>('DELETE', path);
       ctx.out(`${label} "${t.name}" deleted\n`);
+      if (o.wait !== false && last.metadata?.deletionTimestamp) await waitUntilGone(ctx, path, last.metadata.uid, Number(o.timeout ?? 60));
     } catch (e) {
       if (isNotFound(e) && o.ignoreNotFound) continue;
       if (isFatal(e)) throw e;
@@ -73,6 +79,22 @@ export async function runDelete(ctx: CliContext, args: string[], o: DeleteOption
     }
   }
   return failed ? 1 : 0;
+}
+
+/** Polls until the object (this uid) is gone: its finalizers (the node agent stopping a pod) take a moment. */
+async function waitUntilGone(ctx: CliContext, path: string, uid: string | undefined, timeoutSeconds: number): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    try {
+      const obj = await ctx.client.get<KernObject>(path);
+      if (uid && obj.metadata.uid !== uid) return;
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    if (Date.now() > deadline) throw usageError(`timed out after ${timeoutSeconds}s waiting for ${path} to go (it is still finalizing; --timeout to wait longer)`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export function deleteCommand(run: (fn: (ctx: CliContext) => Promise<number | void>, cmd: Command) => Promise<void>): Command {
@@ -85,6 +107,8 @@ export function deleteCommand(run: (fn: (ctx: CliContext) => Promise<number | vo
     .option('-n, --namespace <ns>', 'namespace of namespaced resources (default: default)')
     .option('--all', 'delete every object of the type in the namespace')
     .option('--ignore-not-found', 'treat objects that are already gone as deleted')
+    .option('--no-wait', 'return at once instead of waiting until the objects are gone')
+    .option('--timeout <seconds>', 'how long to wait for the objects to go (default: 60)')
     .action(async (type: string | undefined, names: string[], opts: DeleteOptions, cmd: Command) => {
       await run((ctx) => runDelete(ctx, type === undefined ? [] : [type, ...names], opts), cmd);
     });

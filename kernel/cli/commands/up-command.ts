@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { KernelError } from '@kern/sdk';
 import type { ConfigOverrides, KernelConfig } from '../../config/config';
 import type { Kernel } from '../../kernel';
 import { CliContext } from '../cli-context';
@@ -11,6 +12,7 @@ export interface UpOptions {
   host?: string;
   logLevel?: string;
   config?: string;
+  nodeName?: string;
 }
 
 export function parsePort(value: string): number {
@@ -25,6 +27,7 @@ export function upFlags(o: UpOptions, kernHome?: string): ConfigOverrides {
   if (kernHome) flags.kernHome = kernHome;
   if (o.dataDir) flags.dataDir = o.dataDir;
   if (o.logLevel) flags.logLevel = o.logLevel;
+  if (o.nodeName) flags.agent = { nodeName: o.nodeName };
   if (o.host || o.port !== undefined) flags.http = { ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) };
   if (o.host || o.grpcPort !== undefined) flags.grpc = { ...(o.host ? { host: o.host } : {}), ...(o.grpcPort !== undefined ? { port: o.grpcPort } : {}) };
   return flags;
@@ -33,6 +36,19 @@ export function upFlags(o: UpOptions, kernHome?: string): ConfigOverrides {
 export function readyLine(kernel: Pick<Kernel, 'endpoints'>, config: Pick<KernelConfig, 'dataDir' | 'kernHome' | 'writeClientConfig'>): string {
   const tokenAt = config.writeClientConfig ? join(config.kernHome, 'config.json') : join(config.dataDir, 'auth', 'admin.token');
   return `Kern ready — API ${kernel.endpoints?.http}, gRPC ${kernel.endpoints?.grpc}, data ${config.dataDir} (admin token in ${tokenAt})`;
+}
+
+/** Boot failures a user can fix get a hint on how. */
+export function explainBootError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code ?? (e as { cause?: { code?: unknown } })?.cause?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    const what = code === 'EADDRINUSE' ? 'the port is taken (is another `kern up` running?)' : 'no permission to listen there';
+    return new KernelError('Unavailable', `${(e as Error).message}: ${what}; pick another with --port / --grpc-port (0 picks a free one)`, {
+      code: 'KERN_ERR_CLI_LISTEN',
+      cause: e,
+    });
+  }
+  return e;
 }
 
 /**
@@ -83,7 +99,7 @@ export async function runUp(ctx: CliContext, o: UpOptions): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     logger.flush();
-    throw e;
+    throw explainBootError(e);
   }
   if (stopping) void stop();
   else ctx.out(readyLine(kernel, config) + '\n');
@@ -101,6 +117,7 @@ export function upCommand(run: (fn: (ctx: CliContext) => Promise<number | void>,
     .option('--host <address>', 'address both APIs listen on (default: 127.0.0.1)')
     .option('--log-level <level>', 'trace, debug, info, warn or error (default: info)')
     .option('--config <file>', 'YAML config file (default: <data-dir>/config.yaml when present)')
+    .option('--node-name <name>', 'name of this machine\'s node (default: the host name)')
     .action(async (opts: UpOptions, cmd: Command) => {
       await run((ctx) => runUp(ctx, opts), cmd);
       // Whatever a plugin left running must not keep a stopped kernel alive.

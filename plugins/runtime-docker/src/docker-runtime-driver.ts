@@ -3,7 +3,8 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import {
   ContainerInfo, ContainerSpec, ExecOptions, ExecSession, KernelError, LogOptions, Logger, RUNTIME_LABELS,
-  RuntimeCapabilities, RuntimeDriver, RuntimeInfo, SandboxSpec, SandboxStatus, errors, isKernelError, silentLogger,
+  RuntimeCapabilities, RuntimeDriver, RuntimeEvent, RuntimeInfo, SandboxSpec, SandboxStatus, errors, isKernelError, silentLogger,
+  Disposable, toDisposable,
 } from '@kern/sdk';
 import { DockerRuntimeConfig, parseConfig } from './config';
 import { buildLocalImage, isLocallyBuildable } from './local-images';
@@ -256,6 +257,55 @@ export class DockerRuntimeDriver implements RuntimeDriver {
 
   async removeContainer(id: string): Promise<void> {
     await this.removeQuietly(id);
+  }
+
+  /**
+   * Container starts, deaths and OOM kills of Kern's containers, from the
+   * engine's event stream; reconnects after a second when the stream breaks.
+   */
+  watchEvents(onEvent: (e: RuntimeEvent) => void): Disposable {
+    let stopped = false;
+    let current: NodeJS.ReadableStream | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      try {
+        const stream = (await this.docker.getEvents({
+          filters: { type: ['container'], event: ['start', 'die', 'oom'], label: [`${RUNTIME_LABELS.managed}=true`] },
+        })) as NodeJS.ReadableStream;
+        if (stopped) { (stream as Readable).destroy?.(); return; }
+        current = stream;
+        let buf = '';
+        stream.on('data', (chunk: Buffer) => {
+          buf += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            try {
+              const ev = JSON.parse(line) as { Action?: string; status?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+              const type = (ev.Action ?? ev.status) as RuntimeEvent['type'];
+              const containerId = ev.Actor?.ID ?? ev.id;
+              if (containerId && (type === 'start' || type === 'die' || type === 'oom')) onEvent({ containerId, type, labels: ev.Actor?.Attributes ?? {} });
+            } catch (e) {
+              this.logger.debug({ err: (e as Error).message }, 'unreadable docker event');
+            }
+          }
+        });
+        const again = () => { if (!stopped) retry = setTimeout(() => void connect(), 1000); };
+        stream.on('end', again);
+        stream.on('error', again);
+      } catch (e) {
+        this.logger.debug({ err: (e as Error).message }, 'docker events unavailable; retrying');
+        if (!stopped) retry = setTimeout(() => void connect(), 1000);
+      }
+    };
+    void connect();
+    return toDisposable(() => {
+      stopped = true;
+      clearTimeout(retry);
+      (current as Readable | undefined)?.destroy?.();
+    });
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {

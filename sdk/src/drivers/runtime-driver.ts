@@ -21,6 +21,8 @@ export interface RuntimeInfo {
 /** Labels every driver puts on what it creates, so the agent can adopt it after a restart. */
 export const RUNTIME_LABELS = {
   managed: 'kern.io/managed',
+  /** The node (agent) that owns it: an agent only ever adopts or removes its own. */
+  node: 'kern.io/node',
   podUid: 'kern.io/pod-uid',
   podName: 'kern.io/pod-name',
   podNamespace: 'kern.io/pod-namespace',
