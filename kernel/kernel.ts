@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { container, DependencyContainer } from 'tsyringe';
 import { Disposable, KERNEL_ABI_VERSION, Logger, RuntimeDriver, StoreDriver, errors } from '@kern/sdk';
 import { hostname } from 'node:os';
@@ -117,6 +118,7 @@ export class Kernel {
       logger: logger.child({ component: 'api' }),
       version: { kern: KERN_VERSION, abi: KERNEL_ABI_VERSION },
       bodyLimitBytes: config.bodyLimitBytes,
+      images: { import: (name, tar) => this.importImage(name, tar) },
       ready: () => this.isReady,
     };
     const http = await startHttpServer(api, config.http);
@@ -161,6 +163,22 @@ export class Kernel {
     this.agent = agent;
     this.closers.push(() => agent.stop());
     this.track(registerComputeSyscalls(this.syscalls, agent, () => runtime.info()));
+  }
+
+  /**
+   * Imports into the runtime driver the agent uses, looked up per call so a
+   * runtime plugin activated later is found; Unavailable names what is missing.
+   */
+  private async importImage(name: string, tar: Readable): Promise<void> {
+    const wanted = this.config.agent.runtime;
+    if (!this.drivers.has('runtime', wanted)) {
+      throw errors.unavailable(`no runtime driver${wanted ? ` named "${wanted}"` : ''} is active, so there is nothing to import images into (is Docker running? see \`kern plugin list\`)`);
+    }
+    const runtime = this.drivers.get<RuntimeDriver>('runtime', wanted);
+    if (!runtime.importImage) {
+      throw errors.unavailable(`the runtime driver "${runtime.name}" cannot import images: use a runtime that can (runtime-docker)`);
+    }
+    await runtime.importImage(name, tar);
   }
 
   /** Stops APIs, then plugins in reverse order, then the store. Safe to call twice. */

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Logger } from '@kern/sdk';
 import { Authenticator } from '../auth/authenticator';
 import { KernelMetrics } from '../metrics/metrics';
@@ -18,6 +19,11 @@ export interface ApiContext {
   version: { kern: string; abi: string };
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
+  /**
+   * Image import (`POST /v1/images/import`) into this machine's runtime.
+   * Absent when the kernel has nothing to import into (the route says 503).
+   */
+  images?: { import(name: string, tar: Readable): Promise<void> };
   /** False while booting or shutting down (healthz says so). */
   ready(): boolean;
 }

@@ -4,6 +4,7 @@ import { KERNEL_ABI_VERSION, WatchArgs } from '@kern/sdk';
 import { ApiContext } from '../api-context';
 import { Caller } from '../../syscalls/syscall-table';
 import { parseBody, readBody, requireObject } from './body';
+import { importImage } from './image-import';
 import {
   RequestScope, coreVersions, groupList, handleResourceRequest, pathSegments, routeNotFound, sendJson, streamWatch,
 } from './resource-api';
@@ -14,7 +15,8 @@ import { StreamTracker } from './watch-stream';
 /**
  * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
  * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
- * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins` and `/v1/kinds`.
+ * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins`, `/v1/kinds` and
+ * `/v1/images/import`.
  * Every failure is a `kind: Status` JSON object.
  */
 
@@ -135,6 +137,8 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
     const result = await api.syscalls.dispatch(c.params.name, args, c.state.caller);
     sendJson(c, 200, result === undefined ? {} : result);
   });
+  // Streamed to the runtime, so not bound by bodyLimitBytes (see image-import.ts).
+  router.post('/v1/images/import', (c) => importImage(c, api));
   router.get('/v1/plugins', (c) => { c.body = { items: api.plugins.list() }; });
   router.get('/v1/kinds', (c) => { c.body = { items: api.kinds.list() }; });
 

@@ -7,7 +7,7 @@ import {
   Disposable, toDisposable,
 } from '@kern/sdk';
 import { DockerRuntimeConfig, parseConfig } from './config';
-import { buildLocalImage, isLocallyBuildable } from './local-images';
+import { buildLocalImage, importRootfsImage, isLocallyBuildable } from './local-images';
 
 /** Labels of this driver on top of {@link RUNTIME_LABELS}. */
 export const DOCKER_LABELS = {
@@ -103,6 +103,18 @@ export class DockerRuntimeDriver implements RuntimeDriver {
       if (statusOf(e) !== 404) throw this.mapError(e, `image ${image}`);
     }
     await this.buildOrExplain(image);
+  }
+
+  /**
+   * `docker import` of a root filesystem tarball, streamed to the engine as
+   * it arrives. A failing `rootfsTar` (an upload that was cut) makes
+   * docker-modem destroy the engine request, so the engine abandons the
+   * import rather than keep a partial image.
+   */
+  async importImage(name: string, rootfsTar: Readable): Promise<void> {
+    if (!name) throw errors.invalid('name', 'must not be empty (an image name such as my/app:1)');
+    this.logger.info({ image: name }, 'importing image from a root filesystem tarball');
+    await importRootfsImage(this.docker, rootfsTar, name);
   }
 
   async createSandbox(spec: SandboxSpec): Promise<SandboxStatus> {

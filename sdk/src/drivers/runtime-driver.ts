@@ -126,6 +126,22 @@ export interface RuntimeDriver {
    * polled.
    */
   watchEvents?(onEvent: (e: RuntimeEvent) => void): Disposable;
+  /**
+   * Optional: makes image `name` (`repo[:tag]`, tag `latest` when left out)
+   * from a root filesystem tarball, as `docker import` does: one layer, no
+   * entrypoint or command (pods name their command). `rootfsTar` is a plain
+   * or gzip-compressed tar of the filesystem root, read to its end once;
+   * the promise settles when the image can be used by `createContainer`.
+   *
+   * Called by the kernel for `POST /v1/images/import` (`kern image import`).
+   * Importing over an existing name replaces what the name points at; the
+   * old image stays until nothing uses it. If `rootfsTar` fails (the upload
+   * was cut), the import is abandoned and no image is made. Failures:
+   * Invalid for a name the runtime refuses or data that is not a tar
+   * archive, Unavailable when the runtime cannot be reached. Without this
+   * method the API answers imports with 503 (Unavailable).
+   */
+  importImage?(name: string, rootfsTar: Readable): Promise<void>;
 }
 
 export const RuntimeDriver = createToken<RuntimeDriver>('driver.runtime');
