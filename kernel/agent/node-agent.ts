@@ -148,27 +148,34 @@ export class NodeAgent {
       this.known.delete(key);
       return;
     }
+    let current = pod;
     if (!pod.metadata.finalizers?.includes(AGENT_FINALIZER)) {
-      // The next event (our own update) brings the pod back to sync.
-      await this.addFinalizer(pod);
-      return;
+      const updated = await this.addFinalizer(pod);
+      if (!updated) return; // changed meanwhile: the next event brings it back
+      current = updated;
     }
-    const result = await this.podSync.sync(pod, this.hostIP);
-    if (JSON.stringify(result.status) !== JSON.stringify(pod.status ?? {})) {
+    const result = await this.podSync.sync(current, this.hostIP);
+    if (JSON.stringify(result.status) !== JSON.stringify(current.status ?? {})) {
       await this.syscalls.call('state.update', {
-        object: { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status: result.status } as KernObject,
+        object: { ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: result.status } as KernObject,
         subresource: 'status',
       }).catch((e) => { if (!isNotFound(e)) throw e; });
     }
-    if (result.requeueAfterMs !== undefined && !isPodFinished({ ...pod, status: result.status })) {
+    if (result.requeueAfterMs !== undefined && !isPodFinished({ ...current, status: result.status })) {
       this.queue.addAfter(key, result.requeueAfterMs);
     }
   }
 
-  private async addFinalizer(pod: Pod): Promise<void> {
+  /** Adds the agent's finalizer; the stored pod, or undefined when it changed meanwhile. */
+  private async addFinalizer(pod: Pod): Promise<Pod | undefined> {
     const finalizers = [...(pod.metadata.finalizers ?? []), AGENT_FINALIZER];
-    await this.syscalls.call('state.update', { object: { ...pod, metadata: { ...pod.metadata, finalizers } } as KernObject })
-      .catch((e) => { if (!isConflict(e) && !isNotFound(e)) throw e; this.queue.add(controllerKey(pod)); });
+    try {
+      return (await this.syscalls.call('state.update', { object: { ...pod, metadata: { ...pod.metadata, finalizers } } as KernObject })) as Pod;
+    } catch (e) {
+      if (!isConflict(e) && !isNotFound(e)) throw e;
+      this.queue.add(controllerKey(pod));
+      return undefined;
+    }
   }
 
   private async removeFinalizer(pod: Pod): Promise<void> {
@@ -188,12 +195,15 @@ export class NodeAgent {
 
   /** Removes containers and sandboxes whose pod is no longer bound here. */
   private async sweepOrphans(): Promise<void> {
-    const live = new Set(this.pods.list().filter((p) => this.mine(p)).map((p) => p.metadata.uid!));
     const ours = { [RUNTIME_LABELS.managed]: 'true', [RUNTIME_LABELS.node]: this.opts.nodeName };
     const uids = new Set<string>();
     for (const c of await this.runtime.listContainers(ours)) uids.add(c.labels[RUNTIME_LABELS.podUid]);
     for (const s of await this.runtime.listSandboxes(ours)) uids.add(s.labels[RUNTIME_LABELS.podUid]);
-    const orphans = [...uids].filter((uid) => uid && !live.has(uid) && ![...this.known.values()].includes(uid));
+    // Read the pods only after listing: a container is made only for a pod
+    // already in the cache, so one listed above always finds its pod here.
+    const live = new Set(this.pods.list().filter((p) => this.mine(p)).map((p) => p.metadata.uid!));
+    for (const uid of this.known.values()) live.add(uid);
+    const orphans = [...uids].filter((uid) => uid && !live.has(uid));
     await Promise.all(orphans.map(async (uid) => {
       this.logger.info({ podUid: uid }, 'removing containers of a pod that is gone');
       await this.podSync.teardown(uid, 2);
@@ -202,7 +212,8 @@ export class NodeAgent {
 
   // ---- compute.* syscalls ------------------------------------------------
 
-  async *logs(args: LogsArgs): AsyncIterable<{ data: string }> {
+  /** Looks the pod and container up first (errors before any output), then streams. */
+  async logs(args: LogsArgs): Promise<AsyncIterable<{ data: string }>> {
     const { pod, container } = await this.findPod(args.namespace, args.name, args.container);
     const instances = (await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: pod.metadata.uid!, [RUNTIME_LABELS.container]: container }))
       .sort((a, b) => Number(b.labels[RUNTIME_LABELS.attempt]) - Number(a.labels[RUNTIME_LABELS.attempt]));
@@ -210,8 +221,14 @@ export class NodeAgent {
     if (!target) {
       throw errors.notFound(args.previous ? `a previous instance of container "${container}" in pod "${pod.metadata.name}"` : `a running instance of container "${container}" in pod "${pod.metadata.name}" (is it still starting?)`);
     }
-    const stream = await this.runtime.logs(target.id, { follow: args.follow, tail: args.tail });
-    for await (const chunk of stream) yield { data: typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8') };
+    const source = await this.runtime.logs(target.id, { follow: args.follow, tail: args.tail });
+    // An object stream: ending it early (the client left) destroys the source at once.
+    const chunks = new PassThrough({ objectMode: true });
+    source.on('data', (d: Buffer | string) => chunks.write({ data: typeof d === 'string' ? d : d.toString('utf8') }));
+    source.once('end', () => chunks.end());
+    source.once('error', (e) => chunks.destroy(e));
+    chunks.once('close', () => source.destroy());
+    return chunks;
   }
 
   async exec(args: ExecArgs): Promise<AsyncIterable<ExecFrame>> {

@@ -27,6 +27,8 @@ const KEEP_EXITED_PER_CONTAINER = 2;
 export class PodSync {
   /** Per pod: inspected containers by `id/state` (stable while the state lasts). */
   private readonly details = new Map<string, Map<string, ContainerInfo>>();
+  /** Images seen present; a create still fails cleanly if one is removed later. */
+  private readonly images = new Set<string>();
 
   constructor(
     private readonly runtime: RuntimeDriver,
@@ -95,7 +97,7 @@ export class PodSync {
     await this.pruneExited(after);
     const running = new Set<string>();
     for (const list of after.values()) if (list[0]?.state === 'running') running.add(list[0].id);
-    this.probes.retain(running);
+    this.probes.retain(uid, running);
     return { status: this.status(pod, sandbox, after, waiting, initDone, initFailed, hostIP), requeueAfterMs: requeue };
   }
 
@@ -128,6 +130,7 @@ export class PodSync {
     for (const s of await this.runtime.listSandboxes({ [RUNTIME_LABELS.podUid]: podUid })) await this.runtime.removeSandbox(s.id);
     rmSync(join(this.podsDir, podUid), { recursive: true, force: true });
     this.details.delete(podUid);
+    this.probes.retain(podUid, new Set());
     this.backoff.forget(`${podUid}/`);
   }
 
@@ -168,7 +171,10 @@ export class PodSync {
 
   private async start(pod: Pod, sandbox: SandboxStatus, c: Container, attempt: number, waiting: Map<string, Waiting>): Promise<void> {
     try {
-      await this.runtime.ensureImage(c.image);
+      if (!this.images.has(c.image)) {
+        await this.runtime.ensureImage(c.image);
+        this.images.add(c.image);
+      }
     } catch (e) {
       waiting.set(c.name, { reason: isNotFound(e) ? 'ErrImageNeverPull' : 'ImagePullBackOff', message: (e as Error).message });
       return;
@@ -177,6 +183,7 @@ export class PodSync {
       const id = await this.runtime.createContainer(sandbox.id, this.containerSpec(pod, c, attempt));
       await this.runtime.startContainer(id);
     } catch (e) {
+      this.images.delete(c.image);
       this.logger.warn({ pod: pod.metadata.name, container: c.name, err: (e as Error).message }, 'container did not start');
       waiting.set(c.name, { reason: 'CreateContainerError', message: (e as Error).message });
     }

@@ -48,6 +48,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 interface ProbeState {
+  podUid: string;
   timer?: NodeJS.Timeout;
   successes: number;
   failures: number;
@@ -71,7 +72,7 @@ export class ProbeManager {
       const probe = probeOf(container, kind);
       const key = `${containerId}/${kind}`;
       if (!probe || this.states.has(key)) continue;
-      const state: ProbeState = { successes: 0, failures: 0 };
+      const state: ProbeState = { podUid, successes: 0, failures: 0 };
       this.states.set(key, state);
       const tick = async () => {
         if (!this.states.has(key)) return;
@@ -100,15 +101,16 @@ export class ProbeManager {
     return s ? s.ok : true;
   }
 
-  /** Stops probing containers that are not in `keep`. */
-  retain(keep: Set<string>): void {
+  /** Stops probing the containers of pod `podUid` that are not in `keep` (ids). */
+  retain(podUid: string, keep: Set<string>): void {
     for (const [key, s] of this.states) {
-      if (!keep.has(key.slice(0, key.lastIndexOf('/')))) { clearTimeout(s.timer); this.states.delete(key); }
+      if (s.podUid === podUid && !keep.has(key.slice(0, key.lastIndexOf('/')))) { clearTimeout(s.timer); this.states.delete(key); }
     }
   }
 
   stopAll(): void {
-    this.retain(new Set());
+    for (const s of this.states.values()) clearTimeout(s.timer);
+    this.states.clear();
   }
 }
 

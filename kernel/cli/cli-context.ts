@@ -13,9 +13,13 @@ export interface GlobalOptions {
 }
 
 export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Text, or bytes as they came (exec output). */
+  stdout: { write(chunk: string | Uint8Array): unknown };
+  /** `isTTY` turns on progress lines that redraw themselves. */
+  stderr: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** What `kern exec -i` and `kern image import -` read; default process.stdin. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** What a command runs with: output streams, the global options and a lazily made client. */

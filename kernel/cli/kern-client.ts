@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { Readable, Transform } from 'node:stream';
 import { KernelError, SyscallArgs, SyscallName, SyscallResult, WatchEvent } from '@kern/sdk';
 import { CLI_ERROR_CODES, isConnectionError, statusToError, unreachable } from './cli-error';
 import { ClientConfig } from './client-config';
@@ -13,10 +14,27 @@ export interface RequestOptions {
   anonymous?: boolean;
 }
 
-/** A running watch: `done` settles when the stream ends, fails or is stopped. */
+/** A running watch or stream: `done` settles when the stream ends, fails or is stopped. */
 export interface WatchHandle {
   stop(): void;
   done: Promise<void>;
+}
+
+export type StreamHandle = WatchHandle;
+
+export interface UploadOptions extends RequestOptions {
+  contentType: string;
+  /** Sent as Content-Length when known; otherwise the body goes chunked. */
+  contentLength?: number;
+  /** Called with the bytes sent so far, after each chunk. */
+  onProgress?(sent: number): void;
+}
+
+/** A request body: JSON bytes, or a stream (uploads). */
+interface Payload {
+  data: Buffer | Readable;
+  contentType: string;
+  length?: number;
 }
 
 /**
@@ -65,37 +83,40 @@ export class KernClient {
    * resolves when the server ends the stream or `stop()` is called.
    */
   watch(path: string, query: Record<string, string | undefined>, onEvent: (e: WatchEvent) => void): WatchHandle {
+    return this.streamLines('GET', path, undefined, { query: { ...query, watch: 'true' } }, (value, line) => {
+      const event = value as WatchEvent | undefined;
+      if (!event || typeof event.type !== 'string') {
+        throw new KernelError('Internal', `watch sent a line that is not an event: ${line.slice(0, 120)}`, { code: CLI_ERROR_CODES.badReply });
+      }
+      onEvent(event);
+    });
+  }
+
+  /**
+   * Streams the reply to `method path` as text, chunk by chunk as it comes
+   * (the pod log). An error reply rejects `done` before any text; a
+   * connection cut midway rejects it too; `stop()` resolves it. A callback
+   * that throws ends the stream with that error. No timeout unless given.
+   */
+  streamText(method: string, path: string, body: unknown, options: RequestOptions, onText: (text: string) => void): StreamHandle {
+    const payload = jsonPayload(body);
     let req: http.ClientRequest | undefined;
     let stopped = false;
     const done = new Promise<void>((resolve, reject) => {
-      this.send('GET', path, undefined, { query: { ...query, watch: 'true' }, timeoutMs: 0 }, (r) => { req = r; })
+      this.open(method, path, payload, { ...options, timeoutMs: options.timeoutMs ?? 0 }, (r) => { req = r; })
         .then(async (res) => {
           if ((res.statusCode ?? 0) >= 400) {
             const text = await readAll(res);
             throw statusToError(res.statusCode ?? 0, tryJson(text), text);
           }
           res.setEncoding('utf8');
-          let buffer = '';
-          const flush = (final: boolean) => {
-            const lines = buffer.split('\n');
-            buffer = final ? '' : lines.pop() ?? '';
-            for (const line of lines) {
-              if (line.trim() === '') continue;
-              const event = tryJson(line) as WatchEvent | undefined;
-              if (!event || typeof event.type !== 'string') {
-                throw new KernelError('Internal', `watch sent a line that is not an event: ${line.slice(0, 120)}`, { code: CLI_ERROR_CODES.badReply });
-              }
-              onEvent(event);
-            }
-          };
-          await new Promise<void>((res2, rej2) => {
+          await new Promise<void>((ok, fail) => {
             res.on('data', (chunk: string) => {
-              buffer += chunk;
-              try { flush(false); } catch (e) { rej2(e); res.destroy(); }
+              try { onText(chunk); } catch (e) { fail(e); res.destroy(); }
             });
-            res.on('end', () => { try { flush(true); res2(); } catch (e) { rej2(e); } });
-            res.on('error', rej2);
-            res.on('aborted', () => rej2(Object.assign(new Error('watch connection was cut'), { code: 'ECONNRESET' })));
+            res.on('end', ok);
+            res.on('error', fail);
+            res.on('aborted', () => fail(Object.assign(new Error(`${method} ${path}: the connection was cut`), { code: 'ECONNRESET' })));
           });
         })
         .then(resolve, (e) => (stopped ? resolve() : reject(this.wrapSocketError(e))));
@@ -107,6 +128,84 @@ export class KernClient {
       },
       done,
     };
+  }
+
+  /**
+   * Streams a newline-delimited JSON reply (watch events, exec frames,
+   * streaming syscalls), one parsed value per line; otherwise as
+   * {@link streamText}. A line that is not JSON fails the stream.
+   */
+  streamLines(
+    method: string, path: string, body: unknown, options: RequestOptions, onValue: (value: unknown, line: string) => void,
+  ): StreamHandle {
+    let buffer = '';
+    const flush = (final: boolean) => {
+      const lines = buffer.split('\n');
+      buffer = final ? '' : lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        const value = tryJson(line);
+        if (value === undefined) {
+          throw new KernelError('Internal', `${path} sent a line that is not JSON: ${line.slice(0, 120)}`, { code: CLI_ERROR_CODES.badReply });
+        }
+        onValue(value, line);
+      }
+    };
+    let stopped = false;
+    const handle = this.streamText(method, path, body, options, (text) => {
+      buffer += text;
+      flush(false);
+    });
+    return {
+      stop: () => {
+        stopped = true;
+        handle.stop();
+      },
+      // A line cut off by stop() is dropped; one the server ended with is read.
+      done: handle.done.then(() => { if (!stopped) flush(true); }),
+    };
+  }
+
+  /**
+   * Sends `source` as the raw request body (`kern image import`) and
+   * returns the JSON reply. When the server refuses before reading it all,
+   * the rest is not sent. No timeout unless given: big uploads take long.
+   */
+  async upload<T = unknown>(path: string, source: Readable, options: UploadOptions): Promise<T> {
+    let sent = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sent += chunk.length;
+        options.onProgress?.(sent);
+        callback(null, chunk);
+      },
+    });
+    source.on('error', (e) => counted.destroy(e));
+    source.pipe(counted);
+    let req: http.ClientRequest | undefined;
+    let res: http.IncomingMessage;
+    try {
+      res = await this.open('POST', path, { data: counted, contentType: options.contentType, length: options.contentLength }, {
+        ...options, timeoutMs: options.timeoutMs ?? 0,
+      }, (r) => { req = r; });
+    } catch (e) {
+      source.destroy();
+      throw e;
+    }
+    const cutShort = !source.readableEnded;
+    if (cutShort) {
+      // Answered before the whole body went out (a refusal): stop sending.
+      source.unpipe(counted);
+      source.destroy();
+    }
+    const text = await readAll(res);
+    if (cutShort) req?.destroy();
+    if ((res.statusCode ?? 0) >= 400) throw statusToError(res.statusCode ?? 0, tryJson(text), text);
+    const parsed = text.trim() === '' ? undefined : tryJson(text);
+    if (text.trim() !== '' && parsed === undefined) {
+      throw new KernelError('Internal', `server sent a reply that is not JSON for POST ${path}`, { code: CLI_ERROR_CODES.badReply });
+    }
+    return parsed as T;
   }
 
   /** Closes idle keep-alive sockets so the process can exit at once. */
@@ -128,12 +227,21 @@ export class KernClient {
     options: RequestOptions,
     onRequest?: (req: http.ClientRequest) => void,
   ): Promise<http.IncomingMessage> {
+    return this.open(method, path, jsonPayload(body), options, onRequest);
+  }
+
+  private open(
+    method: string,
+    path: string,
+    payload: Payload | undefined,
+    options: RequestOptions,
+    onRequest?: (req: http.ClientRequest) => void,
+  ): Promise<http.IncomingMessage> {
     const url = this.url(path, options.query);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(payload.length);
+      headers['content-type'] = payload.contentType;
+      if (payload.length !== undefined) headers['content-length'] = String(payload.length);
     }
     if (this.config.token && !options.anonymous) headers.authorization = `Bearer ${this.config.token}`;
     const timeoutMs = options.timeoutMs ?? 60_000;
@@ -146,13 +254,25 @@ export class KernClient {
           req.destroy(new KernelError('DeadlineExceeded', `${method} ${url.pathname} got no answer from ${this.server} within ${timeoutMs / 1000}s`));
         });
       }
-      req.end(payload);
+      const data = payload?.data;
+      if (data instanceof Readable) {
+        data.on('error', (e) => req.destroy(e));
+        data.pipe(req);
+      } else {
+        req.end(data);
+      }
     });
   }
 
   private wrapSocketError(e: unknown): unknown {
     return isConnectionError(e) ? unreachable(this.server, e) : e;
   }
+}
+
+function jsonPayload(body: unknown): Payload | undefined {
+  if (body === undefined) return undefined;
+  const data = Buffer.from(JSON.stringify(body));
+  return { data, contentType: 'application/json', length: data.length };
 }
 
 function readAll(res: http.IncomingMessage): Promise<string> {

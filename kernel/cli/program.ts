@@ -5,8 +5,12 @@ import { formatError } from './cli-error';
 import { applyCommand } from './commands/apply-command';
 import { deleteCommand } from './commands/delete-command';
 import { describeCommand } from './commands/describe-command';
+import { execCommand } from './commands/exec-command';
 import { getCommand } from './commands/get-command';
+import { imageCommand } from './commands/image-command';
+import { logsCommand } from './commands/logs-command';
 import { pluginCommand } from './commands/plugin-command';
+import { runCommand } from './commands/run-command';
 import { upCommand } from './commands/up-command';
 import { versionCommand } from './commands/version-command';
 
@@ -30,7 +34,7 @@ function runner(io: CliIo) {
   };
 }
 
-export function createProgram(io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Command {
+export function createProgram(io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin }): Command {
   const run = runner(io);
   const program = new Command('kern')
     .description('Kern: a plugin-oriented microkernel for running containers on a fleet of machines')
@@ -44,7 +48,10 @@ export function createProgram(io: CliIo = { stdout: process.stdout, stderr: proc
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  for (const make of [upCommand, getCommand, describeCommand, applyCommand, deleteCommand, pluginCommand, versionCommand]) {
+  for (const make of [
+    upCommand, getCommand, describeCommand, applyCommand, deleteCommand, runCommand, logsCommand, execCommand, imageCommand,
+    pluginCommand, versionCommand,
+  ]) {
     program.addCommand(make(run));
   }
   return program;

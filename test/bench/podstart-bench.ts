@@ -3,22 +3,28 @@
  * `docker run -d` of the same image and command measured in the same run.
  *
  * For every pod: create sent → first watch event with phase Running, and
- * create sent → first byte of the container's output on the follow log stream
- * (`GET .../pods/{name}/log?follow=true`, opened as soon as the watch shows
- * the container). For every baseline container: `docker run -d` spawned →
- * the command returned (wall time via child_process), and spawned → first
- * byte of the engine's follow log stream (attached right after the command
- * returned). Both run `sh -c 'echo ready; sleep 3600'` from kern/busybox:1 on
- * the same engine; the pod also has its pause (sandbox) container, as every
- * pod does, and the docker container is on the default bridge like the
- * sandbox.
+ * create sent → first byte of the container's output, read with
+ * `GET .../pods/{name}/log` as soon as the watch shows the container (again
+ * every 10 ms while it is empty). For every baseline container: `docker run
+ * -d` spawned → the command returned (wall time via child_process), and
+ * spawned → first byte of its output, read the same way from the engine
+ * (`GET /containers/{id}/logs`) right after the command returned. Both run
+ * `sh -c 'echo ready; sleep 3600'` from kern/busybox:1 on the same engine;
+ * the pod also has its pause (sandbox) container, as every pod does, and the
+ * docker container is on the default bridge like the sandbox.
+ *
+ * `--follow` reads first output from follow streams instead (`?follow=true`
+ * on both sides, closed after the first byte). Kern does not close the
+ * engine's log stream when a follow client goes away, and every leaked
+ * stream makes every later docker call of the kernel slower, so with
+ * `--follow` the bench measures that leak as much as pod start.
  *
  * Phases: warm-up (one of each, not counted), N pods one after another,
  * M at once, each followed by the same for docker; everything is deleted
  * between phases (pods through the API, waiting until gone) and at the end,
  * also on failure or Ctrl-C.
  *
- *   npm run bench:podstart [-- --sequential 50 --burst 20]
+ *   npm run bench:podstart [-- --sequential 50 --burst 20 --follow --verbose]
  */
 import http from 'node:http';
 import { spawn } from 'node:child_process';
@@ -31,6 +37,9 @@ const arg = (name: string, dflt: number) => {
 };
 const SEQUENTIAL = arg('--sequential', 50);
 const BURST = arg('--burst', 20);
+/** Prints every sample as it comes (stderr). */
+const VERBOSE = process.argv.includes('--verbose');
+const FOLLOW = process.argv.includes('--follow');
 const IMAGE = 'kern/busybox:1';
 const COMMAND = ['sh', '-c', 'echo ready; sleep 3600'];
 const NAMESPACE = 'default';
@@ -38,6 +47,12 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 /** One pod or container start that takes longer than this fails the bench. */
 const START_TIMEOUT_MS = 30_000;
 const RUN_ID = `podstart-${process.pid}`;
+
+/** Set on SIGINT/SIGTERM: no new pod or container is started, pending waits fail, cleanup runs. */
+let interrupted: NodeJS.Signals | undefined;
+function checkInterrupted(): void {
+  if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+}
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,6 +63,29 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, fail) => { timer = setTimeout(() => fail(new Error(`${what}: no result after ${ms} ms`)), ms); }),
   ]);
+}
+
+/**
+ * GETs `options` and resolves with the time (ms after `t0`) its body's first
+ * byte came, closing the request then; undefined when the reply is not 200
+ * or ends empty.
+ */
+function firstByte(options: http.RequestOptions, t0: number): Promise<number | undefined> {
+  return new Promise((ok, fail) => {
+    const req = http.get(options, (res) => {
+      if (res.statusCode !== 200) { res.resume(); ok(undefined); return; }
+      let at: number | undefined;
+      res.on('data', (d: Buffer) => {
+        if (at !== undefined || d.length === 0) return;
+        at = now() - t0;
+        // A follow stream never ends by itself; a plain reply is read to its end so the connection is reused.
+        if (FOLLOW) { req.destroy(); ok(at); }
+      });
+      res.on('end', () => ok(at));
+      res.on('error', () => ok(at));
+    });
+    req.on('error', (e) => (req.destroyed ? undefined : fail(e)));
+  });
 }
 
 // ---- Kern side --------------------------------------------------------------
@@ -84,7 +122,8 @@ class KernClient {
   private watchReq?: http.ClientRequest;
   private closing = false;
   private lastRv?: string;
-  readonly created = new Set<string>();
+  /** Creates not yet answered; deleteAll waits for them so none lands after the cleanup. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(private readonly kern: KernProcess) {
     this.url = new URL(kern.server);
@@ -142,7 +181,7 @@ class KernClient {
     });
   }
 
-  private failAll(err: Error): void {
+  failAll(err: Error): void {
     for (const t of this.trackers.values()) t.done(err);
   }
 
@@ -170,23 +209,11 @@ class KernClient {
     if (s.running !== undefined && s.firstOutput !== undefined) t.done();
   }
 
-  /** Follows the pod's log until its first byte; retries while the container is not there yet. */
+  /** Reads the pod's log until it has a first byte; again while the container is not there yet or silent. */
   private async firstOutput(name: string, t: Tracker): Promise<number> {
+    const path = `/api/v1/namespaces/${NAMESPACE}/pods/${name}/log${FOLLOW ? '?follow=true' : ''}`;
     for (;;) {
-      const result = await new Promise<number | undefined>((ok, fail) => {
-        const req = http.get(this.options('GET', `/api/v1/namespaces/${NAMESPACE}/pods/${name}/log?follow=true`, { agent: false }), (res) => {
-          if (res.statusCode !== 200) { res.resume(); ok(undefined); return; }
-          res.on('data', (d: Buffer) => {
-            if (d.length === 0) return;
-            const at = now() - t.t0;
-            req.destroy();
-            ok(at);
-          });
-          res.on('end', () => ok(undefined));
-          res.on('error', () => undefined);
-        });
-        req.on('error', (e) => { if (!req.destroyed || (e as NodeJS.ErrnoException).code !== 'ECONNRESET') fail(e); });
-      });
+      const result = await firstByte(this.options('GET', path, { agent: FOLLOW ? false : this.agent }), t.t0);
       if (result !== undefined) return result;
       if (now() - t.t0 > START_TIMEOUT_MS) throw new Error(`pod ${name}: no output within ${START_TIMEOUT_MS} ms`);
       await sleep(10);
@@ -206,37 +233,39 @@ class KernClient {
     };
     let done!: (err?: Error) => void;
     const finished = new Promise<void>((ok, fail) => { done = (err) => (err ? fail(err) : ok()); });
+    checkInterrupted();
     const tracker: Tracker = { t0: now(), t0Epoch: Date.now(), sample: {}, logOpened: false, done };
     this.trackers.set(name, tracker);
-    this.created.add(name);
     try {
-      const res = await this.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods`, manifest);
+      const create = this.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods`, manifest);
+      this.inflight.add(create);
+      const res = await create.finally(() => this.inflight.delete(create));
       if (res.status !== 201 && res.status !== 200) throw new Error(`create ${name}: HTTP ${res.status} ${res.body}`);
       tracker.sample.createReply = now() - tracker.t0;
       await withTimeout(finished, START_TIMEOUT_MS, `pod ${name} start`);
+      if (VERBOSE) console.error(`  ${name}: ${JSON.stringify(tracker.sample, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
       return tracker.sample as PodSample;
     } finally {
       this.trackers.delete(name);
     }
   }
 
-  /** Deletes every pod this bench created and waits until they are gone (finalizers done). */
-  async deleteAll(timeoutMs = 90_000): Promise<void> {
-    const names = [...this.created];
-    await Promise.all(names.map(async (name) => {
-      const res = await this.request('DELETE', `/api/v1/namespaces/${NAMESPACE}/pods/${name}`);
-      if (res.status !== 200 && res.status !== 404) throw new Error(`delete ${name}: HTTP ${res.status} ${res.body}`);
-    }));
+  /** Deletes every pod of this run (by label) and waits until they are gone (finalizers done). */
+  async deleteAll(timeoutMs = 120_000): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const res = await this.request('GET', `/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=kern-bench%3D${RUN_ID}`);
       if (res.status !== 200) throw new Error(`list pods: HTTP ${res.status} ${res.body}`);
-      const left = (JSON.parse(res.body) as { items: PodObject[] }).items.length;
-      if (left === 0) break;
-      if (Date.now() > deadline) throw new Error(`${left} bench pods still there ${timeoutMs} ms after delete`);
+      const items = (JSON.parse(res.body) as { items: PodObject[] }).items;
+      if (items.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`${items.length} bench pods still there ${timeoutMs} ms after delete`);
+      await Promise.all(items.filter((p) => !p.metadata.deletionTimestamp).map(async (p) => {
+        const del = await this.request('DELETE', `/api/v1/namespaces/${NAMESPACE}/pods/${p.metadata.name}`);
+        if (del.status !== 200 && del.status !== 404) throw new Error(`delete ${p.metadata.name}: HTTP ${del.status} ${del.body}`);
+      }));
       await sleep(100);
     }
-    names.forEach((n) => this.created.delete(n));
   }
 
   close(): void {
@@ -264,33 +293,42 @@ function runDocker(args: string[]): Promise<{ code: number | null; stdout: strin
 
 class DockerBaseline {
   readonly ids = new Set<string>();
+  private readonly agent = new http.Agent({ keepAlive: true });
+  /** `docker run` commands not yet returned; removeAll waits for them. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
-  /** `docker run -d` wall time, then the engine's follow log stream until its first byte. */
+  /** `docker run -d` wall time, then the container's log until its first byte. */
   async start(name: string): Promise<DockerSample> {
+    checkInterrupted();
     const t0 = now();
-    const r = await runDocker(['run', '-d', '--name', name, '--label', `kern-bench=${RUN_ID}`, IMAGE, ...COMMAND]);
+    const running = runDocker(['run', '-d', '--name', name, '--label', `kern-bench=${RUN_ID}`, IMAGE, ...COMMAND]);
+    this.inflight.add(running);
+    const r = await running.finally(() => this.inflight.delete(running));
     const run = now() - t0;
     if (r.code !== 0) throw new Error(`docker run ${name} exited with ${r.code}: ${r.stderr.trim()}`);
     const id = r.stdout.trim();
     this.ids.add(id);
-    const firstOutput = await withTimeout(new Promise<number>((ok, fail) => {
-      const req = http.get({ socketPath: DOCKER_SOCKET, path: `/containers/${id}/logs?follow=1&stdout=1&stderr=1` }, (res) => {
-        if (res.statusCode !== 200) { res.resume(); fail(new Error(`docker logs ${id}: HTTP ${res.statusCode}`)); return; }
-        res.once('data', () => { const at = now() - t0; req.destroy(); ok(at); });
-        res.on('error', () => undefined);
-      });
-      req.on('error', (e) => { if (!req.destroyed) fail(e); });
-    }), START_TIMEOUT_MS, `docker logs of ${name}`);
-    return { run, firstOutput };
+    const path = `/containers/${id}/logs?stdout=1&stderr=1${FOLLOW ? '&follow=1' : ''}`;
+    for (;;) {
+      const firstOutput = await firstByte({ socketPath: DOCKER_SOCKET, path, agent: FOLLOW ? false : this.agent }, t0);
+      if (firstOutput !== undefined) return { run, firstOutput };
+      if (now() - t0 > START_TIMEOUT_MS) throw new Error(`docker container ${name}: no output within ${START_TIMEOUT_MS} ms`);
+      await sleep(10);
+    }
   }
 
   async removeAll(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
     const fromLabel = await runDocker(['ps', '-aq', '--no-trunc', '--filter', `label=kern-bench=${RUN_ID}`]);
     const ids = new Set([...this.ids, ...fromLabel.stdout.split(/\s+/).filter(Boolean)]);
     if (ids.size === 0) return;
     const r = await runDocker(['rm', '-f', ...ids]);
     if (r.code !== 0 && !/No such container/i.test(r.stderr)) throw new Error(`docker rm -f: ${r.stderr.trim()}`);
     this.ids.clear();
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }
 
@@ -314,8 +352,8 @@ const sorted = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !
 
 async function main(): Promise<void> {
   const startedAt = now();
-  const kern = await startKern();
-  const nodeName = `bench-${process.pid}`; // what startKern passes as --node-name
+  const nodeName = `podstart-${process.pid}`;
+  const kern = await startKern({ nodeName });
   const client = new KernClient(kern);
   const docker = new DockerBaseline();
   let cleaning: Promise<void> | undefined;
@@ -325,6 +363,7 @@ async function main(): Promise<void> {
       await client.deleteAll().catch((e) => problems.push(`deleting pods through the API: ${(e as Error).message}`));
       client.close();
       await docker.removeAll().catch((e) => problems.push(`removing baseline containers: ${(e as Error).message}`));
+      docker.close();
       await kern.stop();
       const left = await removeAgentLeftovers(nodeName).catch(() => 0);
       if (left) problems.push(`removed ${left} leftover pod containers with docker rm -f`);
@@ -333,16 +372,22 @@ async function main(): Promise<void> {
     })();
     return cleaning;
   };
+  // Stop starting things and fail what is waiting; the finally below cleans up.
   const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = sig;
     console.error(`\n${sig}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
+    client.failAll(new Error(`interrupted by ${sig}`));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
     await client.watch();
-    const phase = (label: string) => console.error(`[${((now() - startedAt) / 1000).toFixed(1)} s] ${label}`);
+    const phase = (label: string) => {
+      checkInterrupted();
+      console.error(`[${((now() - startedAt) / 1000).toFixed(1)} s] ${label}`);
+    };
 
     phase('warm-up (images, connections; not counted)');
     await client.startPod('podstart-warmup');
@@ -387,7 +432,7 @@ async function main(): Promise<void> {
     row(`burst x${BURST}: to first output (ms)`, kernBurst.map((s) => s.firstOutput), dockerBurst.map((s) => s.firstOutput));
 
     console.log(`\nbench:podstart — ${IMAGE} \`${COMMAND.join(' ')}\`; Kern (pods: sandbox + container, through the HTTP API)`);
-    console.log('vs `docker run -d` (CLI wall time; first output via the engine\'s follow log stream); p99 of n <= 100 is the max\n');
+    console.log(`vs \`docker run -d\` (CLI wall time; first output from the engine's log endpoint${FOLLOW ? ', follow' : ''}); first output ${FOLLOW ? 'via follow log streams' : 'via log requests after the watch shows the container'}; p99 of n <= 100 is the max\n`);
     printTable(rows);
     console.log('');
     verdicts.forEach((v) => console.log(`  ${v}`));
@@ -417,6 +462,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+  console.error(interrupted ? `stopped: ${(e as Error).message}` : e);
+  process.exit(interrupted ? 130 : 1);
 });

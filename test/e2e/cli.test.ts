@@ -10,6 +10,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { removeContainersOfNode } from '../helpers/docker-cleanup';
 
 jest.setTimeout(60_000);
 
@@ -36,6 +37,7 @@ interface Up {
 let home: string;
 let dataDir: string;
 const children = new Set<ChildProcess>();
+const NODE_NAME = `e2e-${process.pid}`;
 
 function track(child: ChildProcess): ChildProcess {
   children.add(child);
@@ -80,7 +82,7 @@ async function waitFor(what: string, check: () => boolean, detail: () => string,
 
 /** `kern up` on free ports; resolves once the ready line is out. */
 async function up(): Promise<Up> {
-  const child = track(spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', `e2e-${process.pid}`], {
+  const child = track(spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', NODE_NAME], {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe'],
   }));
@@ -128,6 +130,7 @@ describe('kern CLI end to end', () => {
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
+    await removeContainersOfNode(NODE_NAME);
     if (home) rmSync(home, { recursive: true, force: true });
   });
 

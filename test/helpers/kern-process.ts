@@ -21,10 +21,10 @@ export interface KernProcess {
 }
 
 /** Starts `kern up` on free ports in a temp KERN_HOME and waits for its ready line. */
-export async function startKern(options: { home?: string; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<KernProcess> {
+export async function startKern(options: { home?: string; nodeName?: string; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<KernProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kern-'));
   const dataDir = join(home, 'data');
-  const child = spawn(process.execPath, [cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', `bench-${process.pid}`, ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', options.nodeName ?? `kern-${process.pid}`, ...(options.extraArgs ?? [])], {
     env: { ...process.env, KERN_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

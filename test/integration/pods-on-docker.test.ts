@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ExecFrame, KernObject, Pod, RUNTIME_LABELS, silentLogger } from '@kern/sdk';
 import { loadConfig } from '../../kernel/config/config';
+import { removeContainersOfNode } from '../helpers/docker-cleanup';
 import { Kernel } from '../../kernel/kernel';
 
 jest.setTimeout(120_000);
@@ -68,16 +69,14 @@ async function execIn(name: string, command: string[], container?: string): Prom
 }
 
 async function containersOf(podName: string): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${RUNTIME_LABELS.podName}=${podName}`] } });
+  return docker.listContainers({ all: true, filters: { label: [`${RUNTIME_LABELS.podName}=${podName}`, `${RUNTIME_LABELS.node}=test-node`] } });
 }
 
 beforeAll(async () => { kernel = await boot(); });
 
 afterAll(async () => {
   await kernel?.shutdown();
-  const leftovers = await docker.listContainers({ all: true, filters: { label: [`${RUNTIME_LABELS.managed}=true`] } });
-  await Promise.all(leftovers.filter((c) => c.Labels[RUNTIME_LABELS.podNamespace] === 'default')
-    .map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await removeContainersOfNode('test-node');
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -141,6 +140,23 @@ it('restarts a container whose liveness probe fails', async () => {
   await waitFor('liveness restart', async () => (await getPod('unhealthy')).status?.containerStatuses?.[0]?.restartCount! >= 1);
 });
 
+it('marks a pod Ready only once its HTTP readiness probe passes', async () => {
+  await sys().call('state.create', { object: pod('slow-web', {
+    containers: [{
+      name: 'web', image: IMAGE, ports: [{ containerPort: 8080 }],
+      command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && sleep 8 && exec httpd -f -p 8080 -h /www'],
+      readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+    }],
+  }) });
+  const early = await running('slow-web');
+  expect(early.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+  const ready = await waitFor('Ready', async () => {
+    const p = await getPod('slow-web');
+    return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && p;
+  });
+  expect(ready.status?.containerStatuses?.[0].ready).toBe(true);
+});
+
 it('stops a deleted pod within its grace period and removes its containers', async () => {
   await sys().call('state.create', { object: pod('stubborn', {
     terminationGracePeriodSeconds: 2,
@@ -160,8 +176,15 @@ it('adopts running containers after a kernel restart instead of duplicating them
   await sys().call('state.create', { object: pod('survivor', { containers: [{ name: 'app', image: IMAGE, command: ['sleep', '3600'] }] }) });
   await running('survivor');
   const before = (await containersOf('survivor')).filter((c) => c.State === 'running').map((c) => c.Id).sort();
+  // A container of a pod that no longer exists, left behind on this node.
+  const orphan = await docker.createContainer({
+    Image: IMAGE, Cmd: ['sleep', '3600'],
+    Labels: { [RUNTIME_LABELS.managed]: 'true', [RUNTIME_LABELS.node]: 'test-node', [RUNTIME_LABELS.podUid]: 'gone-pod-uid', [RUNTIME_LABELS.podName]: 'gone', [RUNTIME_LABELS.podNamespace]: 'default', [RUNTIME_LABELS.container]: 'app', 'kern.io/runtime-role': 'container' },
+  });
+  await orphan.start();
   await kernel.shutdown();
   kernel = await boot();
+  await waitFor('the orphan removed', async () => (await docker.listContainers({ all: true, filters: { id: [orphan.id] } })).length === 0, 30_000);
   await new Promise((r) => setTimeout(r, 3000));
   await running('survivor');
   const after = (await containersOf('survivor')).filter((c) => c.State === 'running').map((c) => c.Id).sort();

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import {
-  ERROR_KINDS, ErrorKind, GRPC_STATUS, KernObject, KernelError, SyscallArgs, SyscallName, SyscallResult, SyscallWatch,
-  WatchArgs, WatchEvent, errors,
+  ERROR_KINDS, ErrorKind, GRPC_STATUS, KernObject, KernelError, StreamingSyscallName, StreamingSyscallSignatures, SyscallArgs,
+  SyscallName, SyscallResult, SyscallWatch, WatchArgs, WatchEvent, errors,
 } from '@kern/sdk';
 import { KubeStatus, fromStatus } from '../http/status';
 import {
-  CallReply, CallRequest, SyscallList, VersionInfoMessage, WatchEventMessage, WatchRequest, kernelService,
+  CallReply, CallRequest, StreamChunkMessage, SyscallList, VersionInfoMessage, WatchEventMessage, WatchRequest, kernelService,
 } from './kernel-proto';
 
 /**
@@ -57,6 +57,29 @@ export class KernGrpcClient {
   call(name: string, args: unknown = {}): Promise<unknown> {
     const request: CallRequest = { name, argsJson: JSON.stringify(args ?? {}) };
     return this.unary<CallRequest, CallReply>('Call', request).then((reply) => (reply.resultJson ? JSON.parse(reply.resultJson) : undefined));
+  }
+
+  /**
+   * A streaming syscall (`compute.logs`, `compute.exec`, ...): its chunks in
+   * order. Failures, also a refusal before the first chunk, are thrown by
+   * the loop as KernelErrors. Breaking out of the loop cancels the call,
+   * which stops the syscall on the server.
+   */
+  stream<N extends StreamingSyscallName>(name: N, args: Parameters<StreamingSyscallSignatures[N]>[0]): AsyncIterable<ReturnType<StreamingSyscallSignatures[N]>>;
+  stream(name: string, args?: unknown): AsyncIterable<unknown>;
+  async *stream(name: string, args: unknown = {}): AsyncIterable<unknown> {
+    const request: CallRequest = { name, argsJson: JSON.stringify(args ?? {}) };
+    const call = this.client.Stream(request, this.metadata()) as grpc.ClientReadableStream<StreamChunkMessage>;
+    let over = false;
+    try {
+      for await (const m of call as AsyncIterable<StreamChunkMessage>) yield m.chunkJson ? JSON.parse(m.chunkJson) : null;
+      over = true;
+    } catch (e) {
+      over = true;
+      throw fromServiceError(e as grpc.ServiceError);
+    } finally {
+      if (!over) call.cancel();
+    }
   }
 
   listSyscalls(): Promise<{ name: string; implemented: boolean }[]> {

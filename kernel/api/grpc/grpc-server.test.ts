@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { KernObject, KernelError, WatchEvent } from '@kern/sdk';
+import { KernObject, KernelError, WatchEvent, errors } from '@kern/sdk';
 import { ApiTestContext, createApiTestContext } from '../../../test/helpers/api-test-context';
 import { KernGrpcClient } from './grpc-client';
 import { RunningGrpcServer, startGrpcServer } from './grpc-server';
@@ -32,6 +32,36 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/**
+ * A log stream that never ends by itself (one line every 10 ms), counting
+ * how often it was stopped through `return()`.
+ */
+function endlessLines() {
+  const state = { returned: 0, served: 0 };
+  let stopped = false;
+  const iterable: AsyncIterable<{ data: string }> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        if (stopped) return { done: true, value: undefined };
+        await new Promise((r) => setTimeout(r, 10));
+        return { done: false, value: { data: `line ${state.served++}\n` } };
+      },
+      return: async () => {
+        stopped = true;
+        state.returned++;
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+  return { state, iterable };
+}
+
+async function drain<T>(chunks: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
 async function rejection(p: Promise<unknown>): Promise<KernelError> {
   try {
     await p;
@@ -60,7 +90,7 @@ describe('gRPC API', () => {
 
   it('finds kernel.proto in the sdk', () => {
     expect(kernelProtoPath()).toMatch(/sdk\/proto\/kern\/v1\/kernel\.proto$/);
-    expect(Object.keys(kernelService().service).sort()).toEqual(['Call', 'ListSyscalls', 'Version', 'Watch']);
+    expect(Object.keys(kernelService().service).sort()).toEqual(['Call', 'ListSyscalls', 'Stream', 'Version', 'Watch']);
   });
 
   it('calls syscalls', async () => {
@@ -188,6 +218,79 @@ describe('gRPC API', () => {
     watch.stop();
     await waitFor(() => t.store.openWatches === before);
     expect(w.error).toBeUndefined();
+  });
+
+  describe('Stream', () => {
+    it('delivers the chunks of a streaming syscall in order, with the args and caller it was given', async () => {
+      const seen: unknown[] = [];
+      t.syscalls.registerStream('compute.exec', async (args, caller) => {
+        seen.push(args, caller.principal);
+        return (async function* () {
+          yield { stream: 'stdout', data: Buffer.from('out').toString('base64') };
+          yield { stream: 'stderr', data: Buffer.from('err').toString('base64') };
+          yield { exitCode: 3 };
+        })();
+      });
+      const frames = await drain(client.stream('compute.exec', { namespace: 'default', name: 'web', command: ['sh'] }));
+      expect(frames).toEqual([{ stream: 'stdout', data: 'b3V0' }, { stream: 'stderr', data: 'ZXJy' }, { exitCode: 3 }]);
+      expect(seen).toEqual([{ namespace: 'default', name: 'web', command: ['sh'] }, 'user:admin']);
+    });
+
+    it.each([
+      ['a refusal before the first chunk', async () => { throw errors.notFound('pod "default/nope"'); }, 'NotFound', grpc.status.NOT_FOUND, 0],
+      ['a failure after some chunks', async () => (async function* () {
+        yield { data: 'first\n' };
+        throw errors.unavailable('the container went away');
+      })(), 'Unavailable', grpc.status.UNAVAILABLE, 1],
+    ])('ends with a KernelError for %s', async (_what, handler, kind, code, chunksBefore) => {
+      t.syscalls.registerStream('compute.logs', handler);
+      const got: unknown[] = [];
+      const err = await rejection((async () => { for await (const c of client.stream('compute.logs', { name: 'nope' })) got.push(c); })());
+      expect([err.kind, (err.cause as grpc.ServiceError).code, got.length]).toEqual([kind, code, chunksBefore]);
+    });
+
+    it.each([
+      ['state.watch', 'Invalid', 'name'],
+      ['nope.nothing', 'NotFound', 'name'],
+      ['compute.logs', 'Unavailable', undefined],
+    ])('refuses %s with %s', async (name, kind, field) => {
+      const err = await rejection(drain(client.stream(name, {})));
+      expect([err.kind, err.field]).toEqual([kind, field]);
+    });
+
+    it('applies the principal\'s allowed syscalls', async () => {
+      t.syscalls.registerStream('compute.logs', async () => endlessLines().iterable);
+      const reader = new KernGrpcClient({ address: `127.0.0.1:${server.port}`, token: t.auth.issue({ name: 'user:reader', allowed: ['state.*'] }) });
+      try {
+        expect((await rejection(drain(reader.stream('compute.logs', { name: 'x' })))).kind).toBe('Forbidden');
+      } finally {
+        reader.close();
+      }
+    });
+
+    it('stops the syscall through return() when the client cancels', async () => {
+      const { state, iterable } = endlessLines();
+      t.syscalls.registerStream('compute.logs', async () => iterable);
+      const got: string[] = [];
+      for await (const c of client.stream('compute.logs', { name: 'web', follow: true })) {
+        got.push(c.data);
+        if (got.length === 3) break;
+      }
+      expect(got).toEqual(['line 0\n', 'line 1\n', 'line 2\n']);
+      await waitFor(() => state.returned === 1);
+    });
+
+    it('ends open streams when the server closes', async () => {
+      const { state, iterable } = endlessLines();
+      t.syscalls.registerStream('compute.logs', async () => iterable);
+      const chunks = client.stream('compute.logs', { name: 'web', follow: true })[Symbol.asyncIterator]();
+      await chunks.next();
+      await server.close();
+      await waitFor(() => state.returned === 1);
+      // What was sent arrives, then the stream fails as the server went away.
+      const err = await rejection((async () => { for (;;) if ((await chunks.next()).done) return; })());
+      expect(err.kind).toBe('Unavailable');
+    });
   });
 
   it('ends open watches when the server closes', async () => {

@@ -5,8 +5,8 @@ import { Caller } from '../../syscalls/syscall-table';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
 import {
-  CallReply, CallRequest, Empty, SyscallList, VersionInfoMessage, WatchEventMessage, WatchRequest, grpcAddress,
-  kernelService,
+  CallReply, CallRequest, Empty, StreamChunkMessage, SyscallList, VersionInfoMessage, WatchEventMessage, WatchRequest,
+  grpcAddress, kernelService,
 } from './kernel-proto';
 
 /**
@@ -23,7 +23,7 @@ export interface GrpcServerOptions {
 
 export interface RunningGrpcServer {
   port: number;
-  /** Ends open watches, lets calls in flight finish (briefly), then stops. */
+  /** Ends open watches and streams, lets calls in flight finish (briefly), then stops. */
   close(): Promise<void>;
 }
 
@@ -35,6 +35,7 @@ const MAX_BUFFERED_EVENTS = 10_000;
 
 export async function startGrpcServer(api: ApiContext, options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
+  /** Stop functions of open Watch and Stream calls, run when the server closes. */
   const watches = new Set<() => void>();
 
   const serviceError = (e: unknown): Partial<grpc.StatusObject> => {
@@ -99,6 +100,57 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
       } catch (e) {
         finish(e);
       }
+    },
+
+    Stream: (call: grpc.ServerWritableStream<CallRequest, StreamChunkMessage>) => {
+      let iterator: AsyncIterator<unknown> | undefined;
+      let exhausted = false;
+      let done = false;
+      let onDone!: () => void;
+      const over = new Promise<void>((resolve) => { onDone = resolve; });
+      const finish = (e?: unknown) => {
+        if (done) return;
+        done = true;
+        onDone();
+        watches.delete(stopForShutdown);
+        // Stops the syscall (a follow log, an exec) when the client went away.
+        if (iterator && !exhausted) {
+          Promise.resolve(iterator.return?.()).catch((err) => api.logger.debug({ err }, 'stopping a stream failed'));
+        }
+        if (call.cancelled) return;
+        if (e === undefined) call.end();
+        else call.emit('error', serviceError(e));
+      };
+      const stopForShutdown = () => finish(errors.unavailable('the kernel is shutting down, which ended this stream: start it again once Kern is back'));
+      call.on('cancelled', () => finish());
+      call.on('error', () => finish());
+      watches.add(stopForShutdown);
+      (async () => {
+        const caller = callerOf(call.metadata);
+        const { name, argsJson } = call.request;
+        if (name === 'state.watch') throw errors.invalid('name', 'state.watch streams through the Watch rpc');
+        const chunks = await api.syscalls.stream(name, parseArgs(argsJson), caller);
+        iterator = chunks[Symbol.asyncIterator]();
+        if (done) {
+          // Cancelled while the syscall started: finish() ran without an iterator to stop.
+          await iterator.return?.();
+          return;
+        }
+        while (!done) {
+          const next = await iterator.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          if (done) break;
+          if (!call.write({ chunkJson: JSON.stringify(next.value ?? null) })) {
+            await Promise.race([new Promise((resolve) => call.once('drain', resolve)), over]);
+          }
+        }
+      })().then(() => finish(), (e) => {
+        exhausted = true;
+        finish(e);
+      });
     },
 
     ListSyscalls: (_call: grpc.ServerUnaryCall<Empty, SyscallList>, callback: grpc.sendUnaryData<SyscallList>) => {

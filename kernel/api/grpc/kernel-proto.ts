@@ -16,6 +16,7 @@ const PROTO_IN_SDK = 'proto/kern/v1/kernel.proto';
 export interface CallRequest { name: string; argsJson: string }
 export interface CallReply { resultJson: string }
 export interface WatchRequest { kind: string; namespace: string; labelSelector: string; resourceVersion: string }
+export interface StreamChunkMessage { chunkJson: string }
 export interface WatchEventMessage { type: string; objectJson: string; resourceVersion: string }
 export interface SyscallList { syscalls: { name: string; implemented: boolean }[] }
 export interface VersionInfoMessage { gitVersion: string; major: string; minor: string; platform: string; kernAbi: string }

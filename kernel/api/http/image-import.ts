@@ -78,12 +78,11 @@ export async function importImage(c: Koa.Context, api: ApiContext, limit = IMAGE
   try {
     await api.images.import(name, counted);
   } catch (e) {
-    // The runtime may have refused before reading everything: do not read
-    // the rest (up to 2 GiB) just to keep the connection.
-    if (!req.complete) {
-      req.unpipe(counted);
-      c.set('Connection', 'close');
-    }
+    // The runtime may have refused before reading everything. Node discards
+    // the rest once the reply is out (our CLI stops sending when it sees
+    // the reply); closing the connection instead could reset it before the
+    // client has read why.
+    if (!req.complete) req.unpipe(counted);
     throw failure ?? e;
   } finally {
     req.off('close', cut);

@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import { inspect } from 'node:util';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import {
@@ -65,6 +66,9 @@ export class DockerRuntimeDriver implements RuntimeDriver {
     } else {
       // Reused connections keep create + start at two round trips, no connects.
       this.agent = new Agent({ keepAlive: true });
+      // docker-modem formats its request options with util.inspect on every
+      // call (even with debug off); an agent full of sockets costs ms each time.
+      Object.defineProperty(this.agent, inspect.custom, { value: () => 'Agent(kern runtime-docker)' });
       this.docker = new Docker({ socketPath: this.config.socketPath, agent: this.agent } as Docker.DockerOptions);
     }
   }

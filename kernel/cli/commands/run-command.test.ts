@@ -1,0 +1,36 @@
+import { buildPod } from './run-command';
+
+describe('buildPod', () => {
+  it('makes one container named after the pod, labelled run=NAME, restarting Always', () => {
+    expect(buildPod('web', [], { image: 'img', env: [] })).toEqual({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'web', namespace: 'default', labels: { run: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'img' }], restartPolicy: 'Always' },
+    });
+  });
+
+  it.each([
+    ['--cpu alone', { cpu: '250m' }, { resources: { requests: { cpu: '250m' }, limits: { cpu: '250m' } } }],
+    ['--memory alone', { memory: '1Gi' }, { resources: { requests: { memory: '1Gi' }, limits: { memory: '1Gi' } } }],
+    ['--env with = in the value', { env: ['URL=http://x/?a=b'] }, { env: [{ name: 'URL', value: 'http://x/?a=b' }] }],
+    ['--port', { port: '80' }, { ports: [{ containerPort: 80 }] }],
+  ])('maps %s into the container', (_what, flags, expected) => {
+    const pod = buildPod('p', [], { image: 'img', env: [], ...flags });
+    expect(pod.spec!.containers[0]).toEqual({ name: 'p', image: 'img', ...expected });
+  });
+
+  it.each([
+    [[], { replicas: '1' }, undefined],
+    [[], { replicas: '2' }, /needs a Deployment, which comes with the scheduling work/],
+    [[], { replicas: '0' }, /--replicas must be a whole number from 1/],
+    [[], { image: undefined }, /--image is required/],
+    [[], { command: true }, /--command needs the command after --/],
+    [[], { labels: '' }, /--labels must name at least one KEY=VALUE pair/],
+    [[], { labels: 'a' }, /--labels "a" must look like KEY=VALUE/],
+    [[], { memory: '12 apples' }, /--memory: "12 apples" is not a quantity/],
+  ])('with args %j and %j: %s', (words, flags, error) => {
+    const make = () => buildPod('p', words, { image: 'img', env: [], ...flags });
+    if (error) expect(make).toThrow(expect.objectContaining({ kind: 'Invalid', message: expect.stringMatching(error) }));
+    else expect(make).not.toThrow();
+  });
+});
