@@ -22,3 +22,4 @@ export * from './syscalls';
 export * from './plugin';
 export * from './controller/work-queue';
 export * from './controller/informer';
+export * from './json-lines';

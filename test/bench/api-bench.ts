@@ -9,6 +9,7 @@
 import http from 'node:http';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
 import { percentile, printTable } from './stats';
 
@@ -40,21 +41,12 @@ async function main(): Promise<void> {
       path: '/api/v1/namespaces/default/configmaps?watch=true',
       headers: { authorization: `Bearer ${kern.token}` },
     }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string } } };
-          const t0 = sentAt.get(ev.object.metadata?.name);
-          if (ev.type === 'ADDED' && t0 !== undefined) {
-            latencies.push(performance.now() - t0);
-            if (latencies.length === COUNT) gotAll();
-          }
+      onJsonLines(res, (value) => {
+        const ev = value as { type: string; object: { metadata: { name: string } } };
+        const t0 = sentAt.get(ev.object.metadata?.name);
+        if (ev.type === 'ADDED' && t0 !== undefined) {
+          latencies.push(performance.now() - t0);
+          if (latencies.length === COUNT) gotAll();
         }
       });
     });

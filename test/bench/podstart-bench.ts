@@ -27,6 +27,7 @@
  *   npm run bench:podstart [-- --sequential 50 --burst 20 --follow --verbose]
  */
 import http from 'node:http';
+import { onJsonLines } from '@kern/sdk';
 import { spawn } from 'node:child_process';
 import { startKern, KernProcess } from '../helpers/kern-process';
 import { percentile, printTable } from './stats';
@@ -160,17 +161,7 @@ class KernClient {
       const req = http.get(this.options('GET', `/api/v1/namespaces/${NAMESPACE}/pods?watch=true&labelSelector=kern-bench%3D${RUN_ID}${rv}`, { agent: false }), (res) => {
         if (res.statusCode !== 200) { fail(new Error(`watch got HTTP ${res.statusCode}`)); res.resume(); return; }
         ok();
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (line) this.onEvent(JSON.parse(line) as { type: string; object: PodObject });
-          }
-        });
+        onJsonLines(res, (value) => this.onEvent(value as { type: string; object: PodObject }));
         res.on('end', () => {
           if (this.closing) return;
           this.watch().catch((e) => this.failAll(e as Error));

@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import {
   ContainerInfo, ContainerSpec, ExecOptions, ExecSession, KernelError, LogOptions, Logger, RUNTIME_LABELS,
   RuntimeCapabilities, RuntimeDriver, RuntimeEvent, RuntimeInfo, SandboxSpec, SandboxStatus, errors, isKernelError, silentLogger,
-  Disposable, toDisposable,
+  Disposable, onJsonLines, toDisposable,
 } from '@kern/sdk';
 import { DockerRuntimeConfig, parseConfig } from './config';
 import { buildLocalImage, importRootfsImage, isLocallyBuildable } from './local-images';
@@ -290,24 +290,12 @@ export class DockerRuntimeDriver implements RuntimeDriver {
         })) as NodeJS.ReadableStream;
         if (stopped) { (stream as Readable).destroy?.(); return; }
         current = stream;
-        let buf = '';
-        stream.on('data', (chunk: Buffer) => {
-          buf += chunk.toString('utf8');
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            try {
-              const ev = JSON.parse(line) as { Action?: string; status?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-              const type = (ev.Action ?? ev.status) as RuntimeEvent['type'];
-              const containerId = ev.Actor?.ID ?? ev.id;
-              if (containerId && (type === 'start' || type === 'die' || type === 'oom')) onEvent({ containerId, type, labels: ev.Actor?.Attributes ?? {} });
-            } catch (e) {
-              this.logger.debug({ err: (e as Error).message }, 'unreadable docker event');
-            }
-          }
-        });
+        onJsonLines(stream, (value) => {
+          const ev = value as { Action?: string; status?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+          const type = (ev.Action ?? ev.status) as RuntimeEvent['type'];
+          const containerId = ev.Actor?.ID ?? ev.id;
+          if (containerId && (type === 'start' || type === 'die' || type === 'oom')) onEvent({ containerId, type, labels: ev.Actor?.Attributes ?? {} });
+        }, (line) => this.logger.debug({ line }, 'unreadable docker event'));
         const again = () => { if (!stopped) retry = setTimeout(() => void connect(), 1000); };
         stream.on('end', again);
         stream.on('error', again);
