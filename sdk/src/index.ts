@@ -12,6 +12,7 @@ export * from './resources/meta';
 export * from './resources/core';
 export * from './resources/kinds';
 export * from './resources/quantity';
+export * from './resources/workloads';
 export * from './store/store-driver';
 export * from './store/object-rules';
 export * from './drivers/runtime-driver';

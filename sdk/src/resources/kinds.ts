@@ -20,6 +20,13 @@ export const CORE_KINDS: readonly KindInfo[] = [
   { kind: 'Event', apiVersion: 'v1', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'] },
   { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'] },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', singular: 'lease', namespaced: true },
+  { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', singular: 'deployment', namespaced: true, shortNames: ['deploy'] },
+  { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', singular: 'replicaset', namespaced: true, shortNames: ['rs'] },
+  { kind: 'DaemonSet', apiVersion: 'apps/v1', plural: 'daemonsets', singular: 'daemonset', namespaced: true, shortNames: ['ds'] },
+  { kind: 'ControllerRevision', apiVersion: 'apps/v1', plural: 'controllerrevisions', singular: 'controllerrevision', namespaced: true },
+  { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', singular: 'job', namespaced: true },
+  { kind: 'CronJob', apiVersion: 'batch/v1', plural: 'cronjobs', singular: 'cronjob', namespaced: true, shortNames: ['cj'] },
+  { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', singular: 'priorityclass', namespaced: false, shortNames: ['pc'] },
 ];
 
 /** Splits `apps/v1` into group and version; the core group is ''. */
