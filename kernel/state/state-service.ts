@@ -14,6 +14,13 @@ export const DEFAULT_NAMESPACE = 'default';
  * syscall lands here.
  */
 export class StateService {
+  /**
+   * Namespaces seen existing and not terminating, so a create need not read
+   * its namespace each time. Every namespace write goes through this service
+   * (update, delete), and each forgets the name.
+   */
+  private readonly activeNamespaces = new Set<string>();
+
   constructor(private readonly store: StoreDriver, readonly kinds: KindRegistry) {}
 
   async create(input: KernObject): Promise<KernObject> {
@@ -47,13 +54,15 @@ export class StateService {
     if (args.subresource !== undefined && args.subresource !== 'status') {
       throw errors.invalid('subresource', `only "status" is supported, got ${JSON.stringify(args.subresource)}`);
     }
-    const { obj } = this.prepare(args.object);
+    const { obj, info } = this.prepare(args.object);
+    if (info.kind === 'Namespace') this.activeNamespaces.delete(obj.metadata.name);
     return this.store.update(obj, { subresource: args.subresource });
   }
 
   async delete(args: DeleteArgs): Promise<KernObject> {
     const info = this.kinds.resolve(args.kind);
     if (!args.name) throw errors.invalid('name', 'is required');
+    if (info.kind === 'Namespace') this.activeNamespaces.delete(args.name);
     return this.store.delete(
       { kind: info.kind, name: args.name, namespace: this.namespaceFor(info, args.namespace) },
       { resourceVersion: args.resourceVersion },
@@ -78,6 +87,7 @@ export class StateService {
           first.metadata.annotations = { ...first.metadata.annotations, [LAST_APPLIED]: JSON.stringify(withoutLastApplied(obj as never)) };
           return { object: await this.store.create(first), action: 'created' };
         }
+        if (info.kind === 'Namespace') this.activeNamespaces.delete(obj.metadata.name);
         const next = applyManifest(current, obj);
         validateObject(next, info);
         if (sameDesiredState(current, next)) return { object: current, action: 'unchanged' };
@@ -120,7 +130,9 @@ export class StateService {
     }
     if (typeof input.kind !== 'string' || !input.kind) throw errors.invalid('kind', 'is required (for example Pod)');
     const info = this.kinds.resolve(input.kind);
-    const obj = cloneObject(input);
+    // Shallow copies suffice: nothing below mutates deeper, and the store
+    // copies what it keeps.
+    const obj = { ...input, metadata: input.metadata && typeof input.metadata === 'object' ? { ...input.metadata } : input.metadata };
     if (obj.metadata && typeof obj.metadata === 'object' && info.namespaced && !obj.metadata.namespace) {
       obj.metadata.namespace = DEFAULT_NAMESPACE;
     }
@@ -134,12 +146,13 @@ export class StateService {
 
   private async checkNamespace(obj: KernObject): Promise<void> {
     const ns = obj.metadata.namespace;
-    if (!ns) return;
+    if (!ns || this.activeNamespaces.has(ns)) return;
     try {
       const found = await this.store.get({ kind: 'Namespace', name: ns });
       if (found.metadata.deletionTimestamp) {
         throw errors.failedPrecondition(`namespace "${ns}" is being deleted: pick another namespace`, { field: 'metadata.namespace' });
       }
+      this.activeNamespaces.add(ns);
     } catch (e) {
       if (isNotFound(e)) throw errors.notFound(`namespace "${ns}" (create it first: kern apply -f a Namespace manifest)`, { field: 'metadata.namespace' });
       throw e;

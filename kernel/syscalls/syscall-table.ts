@@ -56,7 +56,7 @@ export class SyscallTable {
     }
     if (args === undefined || args === null) args = {};
     if (typeof args !== 'object' || Array.isArray(args)) throw errors.invalid('args', 'must be a JSON object');
-    this.metrics?.syscalls.inc({ name, code: 'OK' });
+    if (this.metrics) this.counter(name, 'OK').inc();
     return handler(args, caller);
   }
 
@@ -95,8 +95,10 @@ export class SyscallTable {
       code = err.kind;
       throw err;
     } finally {
-      this.metrics?.syscalls.inc({ name, code });
-      this.metrics?.syscallSeconds.observe({ name }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (this.metrics) {
+        this.counter(name, code).inc();
+        this.timer(name).observe(Number(process.hrtime.bigint() - started) / 1e9);
+      }
     }
   }
 
@@ -115,6 +117,23 @@ export class SyscallTable {
       watch: (args, onEvent, onError) => this.watch(args, onEvent, onError ?? (() => undefined), caller),
       stream: (name, args) => this.stream(name, args, caller) as never,
     };
+  }
+
+  // Labelled children cached: prom-client hashes the label set on every call.
+  private readonly counters = new Map<string, { inc(): void }>();
+  private readonly timers = new Map<string, { observe(v: number): void }>();
+
+  private counter(name: string, code: string): { inc(): void } {
+    const key = `${name}\u0000${code}`;
+    let c = this.counters.get(key);
+    if (!c) this.counters.set(key, (c = this.metrics!.syscalls.labels({ name, code })));
+    return c;
+  }
+
+  private timer(name: string): { observe(v: number): void } {
+    let t = this.timers.get(name);
+    if (!t) this.timers.set(name, (t = this.metrics!.syscallSeconds.labels({ name })));
+    return t;
   }
 
   private authorize(name: string, caller: Caller): void {
