@@ -3,14 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { container, DependencyContainer } from 'tsyringe';
-import { Disposable, KERNEL_ABI_VERSION, Logger, RuntimeDriver, StoreDriver, errors } from '@kern/sdk';
+import { Disposable, KERNEL_ABI_VERSION, Logger, RuntimeDriver, SchedulerPluginRegistry, StoreDriver, errors } from '@kern/sdk';
 import { hostname } from 'node:os';
 import { registerComputeSyscalls } from './agent/compute-syscalls';
 import { NodeAgent } from './agent/node-agent';
 import { nodeNameFrom } from './agent/node-facts';
 import { DEFAULT_BACKOFF } from './agent/restart-backoff';
 import { ApiContext } from './api/api-context';
-import { DefaultBinder } from './sched/default-binder';
+import { SchedulerPluginSet } from './sched/framework-runtime';
+import { NodeLifecycleController } from './sched/node-lifecycle-controller';
+import { Scheduler } from './sched/scheduler';
+import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
 import { Authenticator, writePrivateFile } from './auth/authenticator';
@@ -45,6 +48,9 @@ export class Kernel {
   readonly auth: Authenticator;
   state?: StateService;
   agent?: NodeAgent;
+  scheduler?: Scheduler;
+  /** Scheduling plugins other plugins register (the SchedulerPluginRegistry token). */
+  readonly schedulerPlugins = new SchedulerPluginSet();
   endpoints?: KernelEndpoints;
   private readonly closers: (() => Promise<void> | void)[] = [];
   private isReady = false;
@@ -55,6 +61,7 @@ export class Kernel {
     this.drivers = new KernelDriverRegistry({ store: config.store });
     this.syscalls = new SyscallTable(this.metrics);
     this.auth = new Authenticator(config.dataDir);
+    this.root.registerInstance(SchedulerPluginRegistry as symbol, this.schedulerPlugins);
     this.plugins = new PluginManager({
       root: this.root,
       drivers: this.drivers,
@@ -134,11 +141,21 @@ export class Kernel {
     logger.info({ ...this.endpoints, ms: Date.now() - started }, 'kernel ready');
   }
 
-  /** Binds pods that name no node (the scheduling framework replaces this placement later). */
+  /** The scheduler (binds pending pods), its syscalls, and the node lifecycle controller. */
   private async startScheduling(): Promise<void> {
-    const binder = new DefaultBinder(this.syscalls.handleFor('kernel:scheduler', ['state.*']), this.logger.child({ component: 'scheduler' }));
-    await binder.start();
-    this.closers.push(() => binder.stop());
+    const cfg = this.config.scheduler ?? {};
+    const scheduler = new Scheduler(this.syscalls.handleFor('kernel:scheduler', ['state.*']), this.logger.child({ component: 'scheduler' }), this.schedulerPlugins, {
+      percentageOfNodesToScore: cfg.percentageOfNodesToScore,
+    });
+    await scheduler.start();
+    this.scheduler = scheduler;
+    this.closers.push(() => scheduler.stop());
+    this.track(registerSchedulerSyscalls(this.syscalls, scheduler));
+    const lifecycle = new NodeLifecycleController(this.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), this.logger.child({ component: 'node-lifecycle' }), {
+      nodeLossGraceSeconds: cfg.nodeLossGraceSeconds,
+    });
+    await lifecycle.start();
+    this.closers.push(() => lifecycle.stop());
   }
 
   /** The node agent of this process, when a runtime driver is active. */

@@ -333,7 +333,7 @@ describe('kern run', () => {
   });
 
   it.each([
-    [['--replicas', '3'], /^error: --replicas 3: kern run makes one bare pod, .*needs a Deployment, which comes with the scheduling work/],
+    [['--replicas', 'three'], /^error: --replicas must be a whole number from 0/],
     [['--cpu', 'lots'], /^error: --cpu: "lots" is not a quantity/],
     [['--restart', 'Sometimes'], /^error: --restart must be one of Always, OnFailure, Never/],
     [['--env', 'NOVALUE'], /^error: --env "NOVALUE" must look like KEY=VALUE/],

@@ -6,11 +6,14 @@ import { applyCommand } from './commands/apply-command';
 import { deleteCommand } from './commands/delete-command';
 import { describeCommand } from './commands/describe-command';
 import { execCommand } from './commands/exec-command';
+import { explainScheduleCommand } from './commands/explain-schedule-command';
 import { getCommand } from './commands/get-command';
 import { imageCommand } from './commands/image-command';
 import { logsCommand } from './commands/logs-command';
 import { pluginCommand } from './commands/plugin-command';
+import { rolloutCommand } from './commands/rollout-command';
 import { runCommand } from './commands/run-command';
+import { scaleCommand } from './commands/scale-command';
 import { upCommand } from './commands/up-command';
 import { versionCommand } from './commands/version-command';
 
@@ -50,7 +53,7 @@ export function createProgram(io: CliIo = { stdout: process.stdout, stderr: proc
     });
   for (const make of [
     upCommand, getCommand, describeCommand, applyCommand, deleteCommand, runCommand, logsCommand, execCommand, imageCommand,
-    pluginCommand, versionCommand,
+    pluginCommand, versionCommand, scaleCommand, rolloutCommand, explainScheduleCommand,
   ]) {
     program.addCommand(make(run));
   }

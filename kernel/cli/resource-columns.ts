@@ -1,5 +1,5 @@
-import { ContainerStatus, KernObject, Node, Pod } from '@kern/sdk';
-import { age } from './human-duration';
+import { ContainerStatus, CronJob, DaemonSet, Deployment, Job, KernObject, Node, Pod, ReplicaSet } from '@kern/sdk';
+import { age, humanDuration } from './human-duration';
 
 /** One column of `kern get`: a header and how to read the cell from an object. */
 export interface Column {
@@ -94,6 +94,22 @@ function nodeAddress(node: Node, type: string): string {
   return node.status?.addresses?.find((a) => a.type === type)?.address || NONE;
 }
 
+/** `COMPLETIONS` of a Job, as kubectl prints it: `succeeded/completions`. */
+export function jobCompletions(job: Job): string {
+  const succeeded = job.status?.succeeded ?? 0;
+  if (job.spec?.completions !== undefined) return `${succeeded}/${job.spec.completions}`;
+  const parallelism = job.spec?.parallelism ?? 1;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+/** `DURATION` of a Job: start to completion, or to now while it runs; empty before it starts. */
+export function jobDuration(job: Job, now: number): string {
+  const start = job.status?.startTime;
+  if (!start) return '';
+  const end = job.status?.completionTime ? new Date(job.status.completionTime).getTime() : now;
+  return humanDuration(Math.max(0, end - new Date(start).getTime()));
+}
+
 /**
  * Columns per kind, the one place `kern get` learns how to print a kind. A
  * new kind (Deployment, Service, ...) adds a row here.
@@ -130,6 +146,49 @@ export const KIND_COLUMNS: Readonly<Record<string, readonly Column[]>> = {
       const c = o as KernObject & { data?: object; binaryData?: object };
       return String(Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length);
     }),
+    AGE_COLUMN,
+  ],
+  Job: [
+    NAME_COLUMN,
+    col('COMPLETIONS', (o) => jobCompletions(o as Job)),
+    col('DURATION', (o, now) => jobDuration(o as Job, now)),
+    AGE_COLUMN,
+  ],
+  CronJob: [
+    NAME_COLUMN,
+    col('SCHEDULE', (o) => (o as CronJob).spec?.schedule ?? ''),
+    col('SUSPEND', (o) => ((o as CronJob).spec?.suspend ? 'True' : 'False')),
+    col('ACTIVE', (o) => String((o as CronJob).status?.active?.length ?? 0)),
+    col('LAST SCHEDULE', (o, now) => {
+      const last = (o as CronJob).status?.lastScheduleTime;
+      return last ? age(last, now) : NONE;
+    }),
+    AGE_COLUMN,
+  ],
+  Deployment: [
+    NAME_COLUMN,
+    col('READY', (o) => `${(o as Deployment).status?.readyReplicas ?? 0}/${(o as Deployment).spec?.replicas ?? 1}`),
+    col('UP-TO-DATE', (o) => String((o as Deployment).status?.updatedReplicas ?? 0)),
+    col('AVAILABLE', (o) => String((o as Deployment).status?.availableReplicas ?? 0)),
+    AGE_COLUMN,
+    col('CONTAINERS', (o) => (o as Deployment).spec?.template?.spec?.containers?.map((c) => c.name).join(',') ?? '', true),
+    col('IMAGES', (o) => (o as Deployment).spec?.template?.spec?.containers?.map((c) => c.image).join(',') ?? '', true),
+  ],
+  ReplicaSet: [
+    NAME_COLUMN,
+    col('DESIRED', (o) => String((o as ReplicaSet).spec?.replicas ?? 1)),
+    col('CURRENT', (o) => String((o as ReplicaSet).status?.replicas ?? 0)),
+    col('READY', (o) => String((o as ReplicaSet).status?.readyReplicas ?? 0)),
+    AGE_COLUMN,
+    col('IMAGES', (o) => (o as ReplicaSet).spec?.template?.spec?.containers?.map((c) => c.image).join(',') ?? '', true),
+  ],
+  DaemonSet: [
+    NAME_COLUMN,
+    col('DESIRED', (o) => String((o as DaemonSet).status?.desiredNumberScheduled ?? 0)),
+    col('CURRENT', (o) => String((o as DaemonSet).status?.currentNumberScheduled ?? 0)),
+    col('READY', (o) => String((o as DaemonSet).status?.numberReady ?? 0)),
+    col('UP-TO-DATE', (o) => String((o as DaemonSet).status?.updatedNumberScheduled ?? 0)),
+    col('AVAILABLE', (o) => String((o as DaemonSet).status?.numberAvailable ?? 0)),
     AGE_COLUMN,
   ],
   Lease: [

@@ -30,6 +30,15 @@ export interface KernelConfig {
   writeClientConfig: boolean;
   /** The node agent of this process. */
   agent: AgentConfig;
+  /** The scheduler and node lifecycle. */
+  scheduler: SchedulerConfig;
+}
+
+export interface SchedulerConfig {
+  /** Seconds a node with an expired lease keeps its pods before they are marked Failed (NodeLost). Default: 60. */
+  nodeLossGraceSeconds?: number;
+  /** Share of feasible nodes to find before scoring in large clusters; 0 = adaptive (as kube-scheduler). Default: 0. */
+  percentageOfNodesToScore?: number;
 }
 
 export interface AgentConfig {
@@ -51,8 +60,9 @@ export interface AgentConfig {
   backoffInitialMs?: number;
 }
 
-export type ConfigOverrides = Partial<Omit<KernelConfig, 'http' | 'grpc' | 'agent'>> & {
+export type ConfigOverrides = Partial<Omit<KernelConfig, 'http' | 'grpc' | 'agent' | 'scheduler'>> & {
   agent?: Partial<AgentConfig>;
+  scheduler?: Partial<SchedulerConfig>;
   http?: Partial<KernelConfig['http']>;
   grpc?: Partial<KernelConfig['grpc']>;
 };
@@ -78,6 +88,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): KernelConfi
     bodyLimitBytes: 3 * 1024 * 1024,
     writeClientConfig: true,
     agent: { enabled: true },
+    scheduler: { nodeLossGraceSeconds: 60, percentageOfNodesToScore: 0 },
   };
 }
 
@@ -126,6 +137,7 @@ function merge(base: KernelConfig, o: ConfigOverrides): KernelConfig {
     http: { ...base.http, ...(o.http ?? {}) },
     grpc: { ...base.grpc, ...(o.grpc ?? {}) },
     agent: { ...base.agent, ...(o.agent ?? {}) },
+    scheduler: { ...base.scheduler, ...(o.scheduler ?? {}) },
   } as KernelConfig;
 }
 
@@ -150,6 +162,11 @@ export function validateConfig(c: KernelConfig): KernelConfig {
   if (c.agent.nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(c.agent.nodeName)) {
     throw errors.invalid('config.agent.nodeName', `"${c.agent.nodeName}" must be lower-case letters, digits, '-' and '.'`);
   }
+  if (typeof c.scheduler !== 'object' || c.scheduler === null) throw errors.invalid('config.scheduler', 'must be a mapping');
+  const grace = c.scheduler.nodeLossGraceSeconds;
+  if (grace !== undefined && (typeof grace !== 'number' || !(grace > 0))) throw errors.invalid('config.scheduler.nodeLossGraceSeconds', 'must be a number of seconds > 0');
+  const pct = c.scheduler.percentageOfNodesToScore;
+  if (pct !== undefined && (typeof pct !== 'number' || pct < 0 || pct > 100)) throw errors.invalid('config.scheduler.percentageOfNodesToScore', 'must be a number from 0 (adaptive) to 100');
   c.dataDir = resolve(c.dataDir);
   c.pluginDirs = c.pluginDirs.map((d) => resolve(d));
   return c;

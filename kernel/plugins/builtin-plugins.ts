@@ -11,6 +11,8 @@ import { errors } from '@kern/sdk';
 export const BUILTIN_PLUGINS: readonly string[] = [
   'plugins/store-sqlite',
   'plugins/runtime-docker',
+  'plugins/batch',
+  'plugins/workloads',
 ];
 
 /** Name in the root package.json that marks the repository (or installed package) root. */

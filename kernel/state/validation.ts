@@ -165,9 +165,181 @@ function checkPodSpec(spec: unknown, p: string): void {
   }
 }
 
+const JOB_SPEC = new Set(['template', 'completions', 'parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'completionMode', 'selector', 'suspend']);
+const CRONJOB_SPEC = new Set(['schedule', 'timeZone', 'concurrencyPolicy', 'startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit', 'suspend', 'jobTemplate']);
+
+function wholeNumber(v: unknown, p: string, min: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw errors.invalid(p, `must be a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
+}
+
+function optionalBoolean(v: unknown, p: string): void {
+  if (v !== undefined && typeof v !== 'boolean') throw errors.invalid(p, `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/** A Job spec (also a CronJob's jobTemplate.spec, under `p`). */
+function checkJobSpec(spec: unknown, p: string): void {
+  if (!isPlainObject(spec)) throw errors.invalid(p, 'is required: a job needs spec.template');
+  noUnknownFields(spec, JOB_SPEC, p);
+  if (!isPlainObject(spec.template)) throw errors.invalid(`${p}.template`, 'is required: the pod template to run');
+  checkPodSpec(spec.template.spec, `${p}.template.spec`);
+  const restartPolicy = (spec.template.spec as Record<string, unknown>).restartPolicy;
+  if (restartPolicy !== 'Never' && restartPolicy !== 'OnFailure') {
+    throw errors.invalid(`${p}.template.spec.restartPolicy`, `must be Never or OnFailure for a job, got ${JSON.stringify(restartPolicy ?? 'Always (the default)')}`);
+  }
+  wholeNumber(spec.completions, `${p}.completions`, 0);
+  wholeNumber(spec.parallelism, `${p}.parallelism`, 0);
+  wholeNumber(spec.backoffLimit, `${p}.backoffLimit`, 0);
+  wholeNumber(spec.activeDeadlineSeconds, `${p}.activeDeadlineSeconds`, 1);
+  wholeNumber(spec.ttlSecondsAfterFinished, `${p}.ttlSecondsAfterFinished`, 0);
+  optionalBoolean(spec.suspend, `${p}.suspend`);
+  if (spec.completionMode !== undefined && spec.completionMode !== 'NonIndexed' && spec.completionMode !== 'Indexed') {
+    throw errors.invalid(`${p}.completionMode`, `must be NonIndexed or Indexed, got ${JSON.stringify(spec.completionMode)}`);
+  }
+  if (spec.completionMode === 'Indexed' && spec.completions === undefined) {
+    throw errors.invalid(`${p}.completions`, 'is required when completionMode is Indexed');
+  }
+}
+
+function checkJob(obj: KernObject): void {
+  // The Job's name becomes the pods' job-name label value.
+  if (obj.metadata.name.length > 63) throw errors.invalid('metadata.name', 'must be at most 63 characters for a Job (it becomes the job-name label of its pods)');
+  checkJobSpec(obj.spec, 'spec');
+}
+
+function checkCronJob(obj: KernObject): void {
+  // Job names add "-<minutes since the epoch>" (up to 11 characters).
+  if (obj.metadata.name.length > 52) throw errors.invalid('metadata.name', 'must be at most 52 characters for a CronJob (its Job names add a suffix)');
+  const spec = obj.spec as unknown;
+  if (!isPlainObject(spec)) throw errors.invalid('spec', 'is required: a cronjob needs spec.schedule and spec.jobTemplate');
+  noUnknownFields(spec, CRONJOB_SPEC, 'spec');
+  if (typeof spec.schedule !== 'string' || !spec.schedule.trim()) {
+    throw errors.invalid('spec.schedule', 'is required: five cron fields such as "*/5 * * * *", or @hourly');
+  }
+  const schedule = spec.schedule.trim();
+  if (/^(CRON_)?TZ=/.test(schedule)) throw errors.invalid('spec.schedule', 'must not set TZ= in the schedule: use spec.timeZone');
+  if (!schedule.startsWith('@') && schedule.split(/\s+/).length !== 5) {
+    throw errors.invalid('spec.schedule', `"${schedule}" is not standard cron syntax: use five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly`);
+  }
+  if (spec.timeZone !== undefined) {
+    str(spec.timeZone, 'spec.timeZone');
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: spec.timeZone as string });
+    } catch {
+      throw errors.invalid('spec.timeZone', `"${spec.timeZone}" is not a known IANA time zone (for example Europe/Berlin)`);
+    }
+  }
+  if (spec.concurrencyPolicy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(spec.concurrencyPolicy as string)) {
+    throw errors.invalid('spec.concurrencyPolicy', `must be Allow, Forbid or Replace, got ${JSON.stringify(spec.concurrencyPolicy)}`);
+  }
+  wholeNumber(spec.startingDeadlineSeconds, 'spec.startingDeadlineSeconds', 0);
+  wholeNumber(spec.successfulJobsHistoryLimit, 'spec.successfulJobsHistoryLimit', 0);
+  wholeNumber(spec.failedJobsHistoryLimit, 'spec.failedJobsHistoryLimit', 0);
+  optionalBoolean(spec.suspend, 'spec.suspend');
+  if (!isPlainObject(spec.jobTemplate)) throw errors.invalid('spec.jobTemplate', 'is required: {spec: <a job spec>}');
+  checkJobSpec(spec.jobTemplate.spec, 'spec.jobTemplate.spec');
+}
+
+const LABEL_SELECTOR = new Set(['matchLabels', 'matchExpressions']);
+const WORKLOAD_SPEC: Record<string, Set<string>> = {
+  Deployment: new Set(['replicas', 'selector', 'template', 'strategy', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'minReadySeconds', 'paused']),
+  ReplicaSet: new Set(['replicas', 'selector', 'template', 'minReadySeconds']),
+  DaemonSet: new Set(['selector', 'template', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit']),
+};
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+/** The selector must select something and must match the template's labels (else the controller makes pods it never counts). */
+function checkWorkloadSelector(spec: Record<string, unknown>, labels: Record<string, string>): void {
+  const sel = spec.selector;
+  if (!isPlainObject(sel)) throw errors.invalid('spec.selector', 'is required: e.g. {matchLabels: {app: web}}, matching spec.template.metadata.labels');
+  noUnknownFields(sel, LABEL_SELECTOR, 'spec.selector');
+  if (sel.matchLabels !== undefined) stringMap(LABEL_KEY, LABEL_VALUE, 'label')(sel.matchLabels, 'spec.selector.matchLabels');
+  const matchLabels = (sel.matchLabels ?? {}) as Record<string, string>;
+  const exprs = sel.matchExpressions ?? [];
+  if (!Array.isArray(exprs)) throw errors.invalid('spec.selector.matchExpressions', 'must be a list');
+  if (Object.keys(matchLabels).length === 0 && exprs.length === 0) throw errors.invalid('spec.selector', 'must not be empty: an empty selector would select every pod');
+  for (const [k, v] of Object.entries(matchLabels)) {
+    if (labels[k] !== v) throw errors.invalid('spec.template.metadata.labels', `must match spec.selector: label ${k}=${v} is missing`);
+  }
+  exprs.forEach((e, i) => {
+    const p = `spec.selector.matchExpressions[${i}]`;
+    if (!isPlainObject(e) || typeof e.key !== 'string') throw errors.invalid(`${p}.key`, 'is required');
+    if (!SELECTOR_OPERATORS.includes(e.operator as string)) throw errors.invalid(`${p}.operator`, `must be one of ${SELECTOR_OPERATORS.join(', ')}`);
+    const values = (e.values ?? []) as unknown[];
+    if (!Array.isArray(values)) throw errors.invalid(`${p}.values`, 'must be a list of strings');
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const ok = e.operator === 'In' ? has && values.includes(labels[e.key]) : e.operator === 'NotIn' ? !has || !values.includes(labels[e.key])
+      : e.operator === 'Exists' ? has : !has;
+    if (!ok) throw errors.invalid('spec.template.metadata.labels', `must match spec.selector.matchExpressions[${i}] (${e.key} ${e.operator as string})`);
+  });
+}
+
+function checkWhole(v: unknown, p: string, what: string): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw errors.invalid(p, `must be a whole number ≥ 0 (${what}), got ${JSON.stringify(v)}`);
+}
+
+function checkIntOrPercent(v: unknown, p: string): void {
+  if (v === undefined) return;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return;
+  if (typeof v === 'string' && /^\d+%?$/.test(v)) return;
+  throw errors.invalid(p, `must be a whole number ≥ 0 or a percentage like "25%", got ${JSON.stringify(v)}`);
+}
+
+/** Deployment, ReplicaSet and DaemonSet: selector, template (a pod spec), replicas and strategy. */
+function checkWorkload(obj: KernObject): void {
+  const spec = obj.spec as unknown;
+  if (!isPlainObject(spec)) throw errors.invalid('spec', `is required: a ${obj.kind} needs spec.selector and spec.template`);
+  noUnknownFields(spec, WORKLOAD_SPEC[obj.kind], 'spec');
+  const template = spec.template;
+  if (!isPlainObject(template)) throw errors.invalid('spec.template', 'is required: the pod template ({metadata: {labels}, spec: {containers}})');
+  noUnknownFields(template, new Set(['metadata', 'spec']), 'spec.template');
+  const md = template.metadata ?? {};
+  if (!isPlainObject(md)) throw errors.invalid('spec.template.metadata', 'must be an object');
+  if (md.labels !== undefined) stringMap(LABEL_KEY, LABEL_VALUE, 'label')(md.labels, 'spec.template.metadata.labels');
+  if (md.annotations !== undefined) stringMap(LABEL_KEY, null, 'annotation')(md.annotations, 'spec.template.metadata.annotations');
+  checkWorkloadSelector(spec, (md.labels ?? {}) as Record<string, string>);
+  checkPodSpec(template.spec, 'spec.template.spec');
+  checkWhole(spec.replicas, 'spec.replicas', 'how many pods to keep');
+  checkWhole(spec.minReadySeconds, 'spec.minReadySeconds', 'seconds');
+  if (obj.kind === 'Deployment') {
+    checkWhole(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit', 'old ReplicaSets to keep');
+    checkWhole(spec.progressDeadlineSeconds, 'spec.progressDeadlineSeconds', 'seconds');
+    if (spec.paused !== undefined && typeof spec.paused !== 'boolean') throw errors.invalid('spec.paused', 'must be true or false');
+    const strategy = spec.strategy;
+    if (strategy !== undefined) {
+      if (!isPlainObject(strategy)) throw errors.invalid('spec.strategy', 'must be {type, rollingUpdate}');
+      if (strategy.type !== undefined && !['RollingUpdate', 'Recreate'].includes(strategy.type as string)) throw errors.invalid('spec.strategy.type', `must be RollingUpdate or Recreate, got ${JSON.stringify(strategy.type)}`);
+      const ru = strategy.rollingUpdate;
+      if (ru !== undefined) {
+        if (!isPlainObject(ru)) throw errors.invalid('spec.strategy.rollingUpdate', 'must be {maxSurge, maxUnavailable}');
+        if (strategy.type === 'Recreate') throw errors.invalid('spec.strategy.rollingUpdate', 'may not be set when spec.strategy.type is Recreate');
+        checkIntOrPercent(ru.maxSurge, 'spec.strategy.rollingUpdate.maxSurge');
+        checkIntOrPercent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable');
+        if ((ru.maxSurge === 0 || ru.maxSurge === '0%') && (ru.maxUnavailable === 0 || ru.maxUnavailable === '0%')) {
+          throw errors.invalid('spec.strategy.rollingUpdate.maxUnavailable', 'may not be 0 when maxSurge is 0 too: the rollout could never move');
+        }
+      }
+    }
+  }
+  if (obj.kind === 'DaemonSet') {
+    const us = spec.updateStrategy;
+    if (us !== undefined) {
+      if (!isPlainObject(us)) throw errors.invalid('spec.updateStrategy', 'must be {type, rollingUpdate}');
+      if (us.type !== undefined && !['RollingUpdate', 'OnDelete'].includes(us.type as string)) throw errors.invalid('spec.updateStrategy.type', `must be RollingUpdate or OnDelete, got ${JSON.stringify(us.type)}`);
+      if (isPlainObject(us.rollingUpdate)) checkIntOrPercent(us.rollingUpdate.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable');
+    }
+  }
+}
+
 /** Per-kind checks beyond the shared metadata ones. Plugins' kinds get metadata checks only. */
 const SPEC_CHECKS: Record<string, (obj: KernObject) => void> = {
   Pod: (obj) => checkPodSpec(obj.spec, 'spec'),
+  Deployment: checkWorkload,
+  ReplicaSet: checkWorkload,
+  DaemonSet: checkWorkload,
+  Job: checkJob,
+  CronJob: checkCronJob,
   Node: (obj) => {
     if (obj.spec !== undefined && !isPlainObject(obj.spec)) throw errors.invalid('spec', 'must be an object');
     const taints = (obj.spec as { taints?: unknown } | undefined)?.taints;

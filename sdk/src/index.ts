@@ -24,3 +24,4 @@ export * from './plugin';
 export * from './controller/work-queue';
 export * from './controller/informer';
 export * from './json-lines';
+export * from './sched';

@@ -1,4 +1,6 @@
+import { Pod } from './resources/core';
 import { KindInfo } from './resources/kinds';
+import { ScheduleExplanation, ScheduleResult } from './sched/framework';
 import { KernObject, ObjectKey, ObjectList } from './resources/meta';
 import { WatchEventType } from './store/store-driver';
 import { createToken } from './tokens';
@@ -60,6 +62,18 @@ export interface SyscallSignatures {
   'state.kinds': (args: Record<string, never>) => KindInfo[];
   /** Registers another kind (used by plugins that add resources). */
   'state.registerKind': (args: KindInfo) => KindInfo;
+  /**
+   * Dry run of one scheduling attempt for a stored pod (`namespace`, `name`)
+   * or an inline one (`pod`): every node's verdict, reasons and score. Binds nothing.
+   */
+  'sched.explain': (args: { namespace?: string; name?: string; pod?: Pod }) => ScheduleExplanation;
+  /** Binds a pending pod to `nodeName` after checking it fits there (Invalid/FailedPrecondition with the reasons otherwise). */
+  'sched.bind': (args: { namespace?: string; name: string; nodeName: string }) => ScheduleResult;
+  /**
+   * Creates the pod and waits until it is bound or found unschedulable, or
+   * `timeoutSeconds` (default 30) pass.
+   */
+  'sched.submit': (args: { pod: Pod; timeoutSeconds?: number }) => ScheduleResult;
 }
 
 export type SyscallName = keyof SyscallSignatures;
@@ -111,7 +125,6 @@ export const STREAMING_SYSCALLS = ['state.watch', 'compute.logs', 'compute.exec'
  */
 export const RESERVED_SYSCALLS = [
   'compute.createPod', 'compute.stopPod', 'compute.getPod', 'compute.nodeInfo',
-  'sched.submit', 'sched.bind', 'sched.explain',
   'net.attach', 'net.detach', 'net.allocateServiceIP', 'net.releaseServiceIP',
   'storage.provision', 'storage.delete', 'storage.attach', 'storage.detach',
 ] as const;

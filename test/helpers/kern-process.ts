@@ -17,6 +17,8 @@ export interface KernProcess {
   server: string;
   token: string;
   stop(): Promise<number | null>;
+  /** What it printed so far (stdout then stderr), for error reports. */
+  output(): string;
   cleanup(): void;
 }
 
@@ -41,6 +43,7 @@ export async function startKern(options: { home?: string; nodeName?: string; ext
   const cfg = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { server: string; token: string };
   return {
     child, home, dataDir, server: cfg.server, token: cfg.token,
+    output: () => `${out}\n${err}`,
     stop: () => new Promise((ok) => {
       if (child.exitCode !== null) return ok(child.exitCode);
       child.once('exit', (code) => ok(code));

@@ -103,7 +103,7 @@ describe('gRPC API', () => {
   });
 
   it('lists syscalls and tells its version', async () => {
-    expect(await client.listSyscalls()).toEqual(expect.arrayContaining([{ name: 'state.create', implemented: true }, { name: 'sched.bind', implemented: false }]));
+    expect(await client.listSyscalls()).toEqual(expect.arrayContaining([{ name: 'state.create', implemented: true }, { name: 'net.attach', implemented: false }]));
     expect(await client.version()).toEqual(expect.objectContaining({ gitVersion: 'v0.1.0', kernAbi: '1.0.0' }));
   });
 
@@ -111,7 +111,7 @@ describe('gRPC API', () => {
     ['an unknown kind', 'state.get', { kind: 'widget', name: 'x' }, 'Invalid', grpc.status.INVALID_ARGUMENT, 'kind'],
     ['a missing object', 'state.get', { kind: 'Pod', namespace: 'default', name: 'nope' }, 'NotFound', grpc.status.NOT_FOUND, undefined],
     ['an unknown syscall', 'nope.nothing', {}, 'NotFound', grpc.status.NOT_FOUND, 'name'],
-    ['a reserved syscall', 'sched.bind', {}, 'NotImplemented', grpc.status.UNIMPLEMENTED, undefined],
+    ['a reserved syscall', 'net.attach', {}, 'NotImplemented', grpc.status.UNIMPLEMENTED, undefined],
     ['state.watch as a call', 'state.watch', {}, 'Invalid', grpc.status.INVALID_ARGUMENT, 'name'],
   ])('maps %s to a KernelError and the gRPC code', async (_what, name, args, kind, code, field) => {
     const err = await rejection(client.call(name, args));

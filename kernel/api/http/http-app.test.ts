@@ -363,7 +363,7 @@ describe('HTTP API', () => {
   describe('syscalls', () => {
     it('lists syscalls and calls one', async () => {
       const names = await client.get('/v1/syscalls');
-      expect(names.json.items).toEqual(expect.arrayContaining([{ name: 'state.get', implemented: true }, { name: 'sched.bind', implemented: false }]));
+      expect(names.json.items).toEqual(expect.arrayContaining([{ name: 'state.get', implemented: true }, { name: 'net.attach', implemented: false }]));
       await client.post(PODS, pod('s1'));
       const res = await client.post('/v1/syscalls/state.get', { kind: 'pod', namespace: 'default', name: 's1' });
       expect(res.status).toBe(200);
@@ -374,7 +374,7 @@ describe('HTTP API', () => {
 
     it.each([
       ['an unknown syscall', 'nope.nothing', {}, 404, 'NotFound'],
-      ['a reserved syscall', 'sched.bind', {}, 501, 'MethodNotAllowed'],
+      ['a reserved syscall', 'net.attach', {}, 501, 'MethodNotAllowed'],
       ['bad arguments', 'state.get', { kind: 'widget', name: 'x' }, 422, 'Invalid'],
       ['a list as arguments', 'state.get', [1], 400, 'BadRequest'],
     ])('answers %s with a Status', async (_what, name, args, code, reason) => {

@@ -1,4 +1,4 @@
-import { buildPod } from './run-command';
+import { buildDeployment, buildPod } from './run-command';
 
 describe('buildPod', () => {
   it('makes one container named after the pod, labelled run=NAME, restarting Always', () => {
@@ -20,9 +20,6 @@ describe('buildPod', () => {
   });
 
   it.each([
-    [[], { replicas: '1' }, undefined],
-    [[], { replicas: '2' }, /needs a Deployment, which comes with the scheduling work/],
-    [[], { replicas: '0' }, /--replicas must be a whole number from 1/],
     [[], { image: undefined }, /--image is required/],
     [[], { command: true }, /--command needs the command after --/],
     [[], { labels: '' }, /--labels must name at least one KEY=VALUE pair/],
@@ -32,5 +29,24 @@ describe('buildPod', () => {
     const make = () => buildPod('p', words, { image: 'img', env: [], ...flags });
     if (error) expect(make).toThrow(expect.objectContaining({ kind: 'Invalid', message: expect.stringMatching(error) }));
     else expect(make).not.toThrow();
+  });
+});
+
+describe('buildDeployment', () => {
+  it('makes a Deployment of N pods selected by run=NAME', () => {
+    expect(buildDeployment('web', [], { image: 'img', env: [], replicas: '3' })).toEqual({
+      apiVersion: 'apps/v1', kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default', labels: { run: 'web' } },
+      spec: {
+        replicas: 3, selector: { matchLabels: { run: 'web' } },
+        template: { metadata: { labels: { run: 'web' } }, spec: { containers: [{ name: 'web', image: 'img' }], restartPolicy: 'Always' } },
+      },
+    });
+  });
+  it.each([
+    [{ replicas: 'x' }, /--replicas must be a whole number from 0/],
+    [{ replicas: '2', restart: 'Never' }, /always restart/],
+  ])('refuses %j', (flags, error) => {
+    expect(() => buildDeployment('p', [], { image: 'img', env: [], ...flags })).toThrow(expect.objectContaining({ kind: 'Invalid', message: expect.stringMatching(error) }));
   });
 });

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
-import { Container, KernelError, Pod, PodSpec, parseCpuMillis, parseMemoryBytes } from '@kern/sdk';
+import { Container, Deployment, KernelError, Pod, PodSpec, parseCpuMillis, parseMemoryBytes } from '@kern/sdk';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { columnsFor, headerOf, podStatus, rowOf } from '../resource-columns';
 import { formatTable } from '../table-printer';
 import { collect } from './apply-command';
+import { rolloutStatusLine } from './rollout-command';
 
 export interface RunOptions {
   image?: string;
@@ -63,10 +64,6 @@ function quantity(value: string, flag: string, parse: (v: string, field: string)
  */
 export function buildPod(name: string, words: readonly string[], o: RunOptions): Pod {
   if (!o.image) throw usageError('--image is required: the image to run, e.g. --image kern/busybox:1');
-  if (o.replicas !== undefined && wholeNumber(o.replicas, '--replicas', 1) > 1) {
-    throw usageError(`--replicas ${o.replicas}: kern run makes one bare pod, and keeping several replicas needs a Deployment, ` +
-      'which comes with the scheduling work; until then run one pod per name (or leave --replicas out)');
-  }
   if (o.restart !== undefined && !(RESTART_POLICIES as readonly string[]).includes(o.restart)) {
     throw usageError(`--restart must be one of ${RESTART_POLICIES.join(', ')}, got "${o.restart}"`);
   }
@@ -95,7 +92,40 @@ export function buildPod(name: string, words: readonly string[], o: RunOptions):
   };
 }
 
+/**
+ * The Deployment `kern run --replicas N` creates: N pods like {@link buildPod}
+ * makes, selected by their labels (run=NAME unless --labels).
+ */
+export function buildDeployment(name: string, words: readonly string[], o: RunOptions): Deployment {
+  const replicas = wholeNumber(o.replicas ?? '1', '--replicas', 0);
+  if (o.restart !== undefined && o.restart !== 'Always') throw usageError(`--restart ${o.restart}: the pods of a Deployment (--replicas) always restart; leave --restart out`);
+  const pod = buildPod(name, words, { ...o, replicas: undefined });
+  const labels = pod.metadata.labels!;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: pod.metadata.namespace, labels: { ...labels } },
+    spec: { replicas, selector: { matchLabels: { ...labels } }, template: { metadata: { labels: { ...labels } }, spec: pod.spec! } },
+  };
+}
+
+async function runDeployment(ctx: CliContext, name: string, words: string[], o: RunOptions): Promise<number> {
+  const d = buildDeployment(name, words, o);
+  await ctx.client.request<Deployment>('POST', `/apis/apps/v1/namespaces/${encodeURIComponent(d.metadata.namespace!)}/deployments`, d);
+  ctx.out(`deployment.apps/${name} created\n`);
+  if (!o.wait) return 0;
+  const deadline = Date.now() + (o.timeout === undefined ? 120 : wholeNumber(o.timeout, '--timeout', 1)) * 1000;
+  for (;;) {
+    const st = rolloutStatusLine((await ctx.client.syscall('state.get', { kind: 'Deployment', namespace: d.metadata.namespace, name })) as Deployment);
+    if (st.failed) throw new KernelError('DeadlineExceeded', st.message);
+    if (st.done) { ctx.out(st.message + '\n'); return 0; }
+    if (Date.now() > deadline) throw new KernelError('DeadlineExceeded', `${st.message} (timed out; kern rollout status deployment ${name} keeps watching)`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 export async function runRun(ctx: CliContext, name: string, words: string[], o: RunOptions): Promise<number> {
+  if (o.replicas !== undefined) return runDeployment(ctx, name, words, o);
   const pod = buildPod(name, words, o);
   const namespace = pod.metadata.namespace!;
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
@@ -149,7 +179,7 @@ export function runCommand(run: (fn: (ctx: CliContext) => Promise<number | void>
     .option('-l, --labels <k=v,...>', 'labels of the pod (default: run=NAME)')
     .option('--restart <policy>', 'Always, OnFailure or Never (default: Always)')
     .option('--port <port>', 'port the container listens on')
-    .option('--replicas <n>', 'only 1 for now: several replicas need a Deployment (comes with the scheduling work)')
+    .option('--replicas <n>', 'create a Deployment keeping N pods (labels run=NAME) instead of one bare pod')
     .option('--command', 'treat the words after -- as the command, replacing the image\'s entrypoint')
     .option('--wait', 'wait until the pod runs, then show it')
     .option('--timeout <seconds>', 'how long --wait waits (default: 120)')

@@ -1,3 +1,4 @@
+import { LabelSelectorSpec } from '../selectors';
 import { KernObject } from './meta';
 
 /** Namespace: a scope for names. Cluster-scoped. */
@@ -25,6 +26,8 @@ export interface Taint {
   key: string;
   value?: string;
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** When a NoExecute taint was added (set by the kernel). */
+  timeAdded?: string;
 }
 
 export interface NodeSpec {
@@ -97,6 +100,86 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
+/** One node-selector requirement: `Gt`/`Lt` compare the label as an integer. */
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  values?: string[];
+}
+
+/** Requirements ANDed together; `matchFields` supports `metadata.name` only. */
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+/** Terms ORed together. */
+export interface NodeSelector {
+  nodeSelectorTerms: NodeSelectorTerm[];
+}
+
+export interface PreferredSchedulingTerm {
+  /** 1-100. */
+  weight: number;
+  preference: NodeSelectorTerm;
+}
+
+export interface NodeAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector;
+  preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[];
+}
+
+/** Pods matching `labelSelector` (in `namespaces`, default the pod's own) within one `topologyKey` domain. */
+export interface PodAffinityTerm {
+  labelSelector?: LabelSelectorSpec;
+  namespaces?: string[];
+  topologyKey: string;
+}
+
+export interface WeightedPodAffinityTerm {
+  /** 1-100. */
+  weight: number;
+  podAffinityTerm: PodAffinityTerm;
+}
+
+export interface PodAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
+  preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[];
+}
+
+export interface Affinity {
+  nodeAffinity?: NodeAffinity;
+  podAffinity?: PodAffinity;
+  podAntiAffinity?: PodAffinity;
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  labelSelector?: LabelSelectorSpec;
+}
+
+/** PriorityClass: a named pod priority. Cluster-scoped; `value` sits at the top level, as in Kubernetes. */
+export interface PriorityClass extends KernObject<never, never> {
+  value: number;
+  globalDefault?: boolean;
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
+  description?: string;
+}
+
+/** Event: something that happened to an object (`involvedObject`), for `kern describe`. */
+export interface Event extends KernObject<never, never> {
+  involvedObject: { kind: string; namespace?: string; name: string; uid?: string; apiVersion?: string };
+  reason: string;
+  message: string;
+  type?: 'Normal' | 'Warning';
+  source?: { component?: string; host?: string };
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -105,10 +188,14 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   nodeName?: string;
   nodeSelector?: Record<string, string>;
-  affinity?: Record<string, unknown>;
+  affinity?: Affinity;
   tolerations?: Toleration[];
+  /** Resolved priority; when absent the scheduler takes it from `priorityClassName` (or the global default class). */
   priority?: number;
   priorityClassName?: string;
+  /** `Never` keeps the pod from preempting others. Default: PreemptLowerPriority. */
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
+  topologySpreadConstraints?: TopologySpreadConstraint[];
   schedulerName?: string;
   hostname?: string;
   subdomain?: string;
@@ -145,6 +232,8 @@ export interface PodStatus {
   podIP?: string;
   podIPs?: { ip: string }[];
   startTime?: string;
+  /** The node preemption made room on; the pod is bound there once the victims are gone. */
+  nominatedNodeName?: string;
   reason?: string;
   message?: string;
   containerStatuses?: ContainerStatus[];

@@ -1,0 +1,166 @@
+import {
+  CycleState, Disposable, NodeInfo, Pod, SchedulerHandle, SchedulerPluginRegistry, SchedulingPlugin, Status, errors, toDisposable,
+} from '@kern/sdk';
+
+export class MapCycleState implements CycleState {
+  constructor(private readonly data = new Map<string, unknown>()) {}
+  read<T>(key: string): T | undefined { return this.data.get(key) as T | undefined; }
+  write<T>(key: string, value: T): void { this.data.set(key, value); }
+  delete(key: string): void { this.data.delete(key); }
+  clone(): CycleState { return new MapCycleState(new Map(this.data)); }
+}
+
+const SKIPPED_FILTERS = '__framework/skippedFilters';
+const SKIPPED_SCORES = '__framework/skippedScores';
+
+/** Built-in plugins plus the ones other plugins register (the {@link SchedulerPluginRegistry}). */
+export class SchedulerPluginSet implements SchedulerPluginRegistry {
+  private builtins: SchedulingPlugin[] | undefined;
+  private readonly extra: SchedulingPlugin[] = [];
+
+  /** Installs the built-in plugins once (the first scheduler using this set does). */
+  ensureBuiltins(make: () => SchedulingPlugin[]): void {
+    this.builtins ??= make();
+  }
+
+  register(plugin: SchedulingPlugin): Disposable {
+    if (!plugin?.name) throw errors.invalid('plugin.name', 'is required');
+    if (this.all().some((p) => p.name === plugin.name)) throw errors.alreadyExists(`scheduling plugin ${plugin.name}`);
+    this.extra.push(plugin);
+    return toDisposable(() => { const i = this.extra.indexOf(plugin); if (i >= 0) this.extra.splice(i, 1); });
+  }
+
+  names(): string[] {
+    return this.all().map((p) => p.name);
+  }
+
+  all(): SchedulingPlugin[] {
+    return [...(this.builtins ?? []), ...this.extra];
+  }
+}
+
+function guard(plugin: string, fn: () => Status): Status {
+  try {
+    const s = fn() ?? Status.success();
+    return s.code === 'Success' || s.code === 'Skip' ? s : { ...s, plugin };
+  } catch (e) {
+    return { code: 'Error', reasons: [`${plugin}: ${(e as Error).message}`], plugin };
+  }
+}
+
+/** Runs the extension points of one attempt over the plugin set. */
+export class FrameworkRuntime {
+  constructor(private readonly plugins: SchedulerPluginSet) {}
+
+  /** PreFilter of every plugin; the first rejection or error ends it. */
+  preFilter(state: CycleState, pod: Pod, handle: SchedulerHandle): Status {
+    const skipped = new Set<string>();
+    for (const p of this.plugins.all()) {
+      if (!p.preFilter) continue;
+      const s = guard(p.name, () => p.preFilter!(state, pod, handle));
+      if (s.code === 'Skip') { skipped.add(p.name); continue; }
+      if (s.code !== 'Success') return s;
+    }
+    state.write(SKIPPED_FILTERS, skipped);
+    return Status.success();
+  }
+
+  /** Filters in order; the first non-success is the node's verdict. */
+  filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
+    const skipped = state.read<Set<string>>(SKIPPED_FILTERS);
+    for (const p of this.plugins.all()) {
+      if (!p.filter || skipped?.has(p.name)) continue;
+      const s = guard(p.name, () => p.filter!(state, pod, nodeInfo, handle));
+      if (s.code !== 'Success' && s.code !== 'Skip') return s;
+    }
+    return Status.success();
+  }
+
+  /** Weighted scores per node: total and per plugin. */
+  score(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], handle: SchedulerHandle): Map<string, { total: number; byPlugin: Record<string, number> }> {
+    const out = new Map<string, { total: number; byPlugin: Record<string, number> }>();
+    for (const n of nodes) out.set(n.node.metadata.name, { total: 0, byPlugin: {} });
+    if (nodes.length <= 1) return out;
+    const skipped = new Set<string>();
+    for (const p of this.plugins.all()) {
+      if (!p.score) continue;
+      if (p.preScore && guard(p.name, () => p.preScore!(state, pod, nodes, handle)).code !== 'Success') skipped.add(p.name);
+    }
+    state.write(SKIPPED_SCORES, skipped);
+    for (const p of this.plugins.all()) {
+      if (!p.score || skipped.has(p.name)) continue;
+      const scores = new Map<string, number>();
+      for (const n of nodes) {
+        let v = 0;
+        try { v = p.score(state, pod, n, handle); } catch { v = 0; }
+        scores.set(n.node.metadata.name, Number.isFinite(v) ? v : 0);
+      }
+      try { p.normalize?.(state, pod, scores); } catch { /* a broken normalize leaves raw scores */ }
+      const weight = p.weight ?? 1;
+      for (const [name, v] of scores) {
+        const o = out.get(name)!;
+        const w = Math.max(0, Math.min(100, v)) * weight;
+        o.byPlugin[p.name] = w;
+        o.total += w;
+      }
+    }
+    return out;
+  }
+
+  async reserve(state: CycleState, pod: Pod, nodeName: string): Promise<Status> {
+    const done: SchedulingPlugin[] = [];
+    for (const p of this.plugins.all()) {
+      if (!p.reserve) continue;
+      let s: Status;
+      try { s = await p.reserve(state, pod, nodeName); } catch (e) { s = Status.error((e as Error).message); }
+      if (s.code !== 'Success' && s.code !== 'Skip') {
+        this.unreserve(state, pod, nodeName, [...done, p]);
+        return { ...s, plugin: p.name };
+      }
+      done.push(p);
+    }
+    return Status.success();
+  }
+
+  unreserve(state: CycleState, pod: Pod, nodeName: string, which = this.plugins.all()): void {
+    for (const p of [...which].reverse()) {
+      try { p.unreserve?.(state, pod, nodeName); } catch { /* unreserve must not fail */ }
+    }
+  }
+
+  /** Bind plugins other than the default, in order; undefined when all skipped. */
+  async bind(state: CycleState, pod: Pod, nodeName: string): Promise<Status | undefined> {
+    for (const p of this.plugins.all()) {
+      if (!p.bind) continue;
+      let s: Status;
+      try { s = await p.bind(state, pod, nodeName); } catch (e) { s = Status.error((e as Error).message); }
+      if (s.code !== 'Skip') return { ...s, plugin: p.name };
+    }
+    return undefined;
+  }
+
+  postFilterPlugins(): SchedulingPlugin[] {
+    return this.plugins.all().filter((p) => p.postFilter);
+  }
+}
+
+/**
+ * How many feasible nodes to look for before scoring: all in small
+ * clusters; in big ones a percentage (adaptive like kube-scheduler when 0:
+ * 50% minus 1% per 125 nodes, at least 5%), never fewer than 100.
+ */
+export function numFeasibleNodesToFind(total: number, percentage = 0): number {
+  const MIN = 100;
+  if (total < MIN || percentage >= 100) return total;
+  let pct = percentage;
+  if (pct <= 0) pct = Math.max(5, 50 - Math.floor(total / 125));
+  return Math.min(total, Math.max(MIN, Math.floor(total * pct / 100)));
+}
+
+/** "0/5 nodes are available: 3 nodes: insufficient memory, 2 nodes: didn't match pod anti-affinity rules." */
+export function unschedulableMessage(total: number, statuses: Iterable<Status>): string {
+  const counts = new Map<string, number>();
+  for (const s of statuses) for (const r of new Set(s.reasons)) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const parts = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${n} node${n === 1 ? '' : 's'}: ${r}`);
+  return `0/${total} nodes are available${parts.length ? `: ${parts.join(', ')}` : ''}.`;
+}

@@ -1,0 +1,160 @@
+import {
+  Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, Syscalls, TAINT_NODE_UNREACHABLE, isConflict, isNotFound,
+  isTerminalPod,
+} from '@kern/sdk';
+
+export const NODE_LEASE_NAMESPACE = 'kern-node-lease';
+/** Ready condition reason we set; only a condition carrying it is ours to put back. */
+const REASON_STATUS_UNKNOWN = 'NodeStatusUnknown';
+
+export interface NodeLifecycleOptions {
+  /** Seconds a NotReady node keeps its pods before they are marked Failed. Default 60. */
+  nodeLossGraceSeconds?: number;
+  /** How often leases are checked. Default 5000 ms (less when the grace period is short). */
+  monitorPeriodMs?: number;
+}
+
+interface LeaseSpec { renewTime?: string; leaseDurationSeconds?: number }
+
+/**
+ * Watches node Leases. A node whose lease is older than its duration gets
+ * Ready=Unknown and the `node.kubernetes.io/unreachable` NoExecute taint;
+ * after the grace period its pods are marked Failed (reason NodeLost) so
+ * their controllers replace them. A renewed lease undoes both. Nodes that
+ * never had a lease are left alone.
+ */
+export class NodeLifecycleController {
+  private readonly leases: Informer<KernObject<LeaseSpec>>;
+  private readonly nodes: Informer<Node>;
+  private readonly pods: Informer<Pod>;
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  private readonly graceMs: number;
+  private readonly periodMs: number;
+  private readonly disposables: Disposable[] = [];
+
+  constructor(private readonly syscalls: Syscalls, private readonly logger: Logger, options: NodeLifecycleOptions = {}) {
+    this.graceMs = (options.nodeLossGraceSeconds ?? 60) * 1000;
+    this.periodMs = options.monitorPeriodMs ?? Math.max(200, Math.min(5000, this.graceMs / 2));
+    const onError = (err: Error) => this.logger.debug({ err: err.message }, 'node lifecycle informer error');
+    this.leases = new Informer(syscalls, { kind: 'Lease', namespace: NODE_LEASE_NAMESPACE, onError });
+    this.nodes = new Informer<Node>(syscalls, { kind: 'Node', onError });
+    this.pods = new Informer<Pod>(syscalls, { kind: 'Pod', onError });
+  }
+
+  async start(): Promise<void> {
+    this.leases.start();
+    this.nodes.start();
+    this.pods.start();
+    await Promise.all([this.leases.waitForSync(30_000), this.nodes.waitForSync(30_000), this.pods.waitForSync(30_000)]);
+    // a renewed lease should bring the node back without waiting for the next tick
+    this.disposables.push(this.leases.onUpdate(() => this.tick()));
+    this.timer = setInterval(() => this.tick(), this.periodMs);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const d of this.disposables) await d.dispose();
+    this.leases.stop();
+    this.nodes.stop();
+    this.pods.stop();
+  }
+
+  private tick(): void {
+    if (this.busy) return;
+    this.busy = true;
+    this.monitor().catch((e) => this.logger.warn({ err: (e as Error).message }, 'node lifecycle check failed')).finally(() => { this.busy = false; });
+  }
+
+  /** One pass over every node with a lease. */
+  async monitor(): Promise<void> {
+    const now = Date.now();
+    for (const lease of this.leases.list()) {
+      const node = this.nodes.get(undefined, lease.metadata.name);
+      if (!node) continue;
+      const renew = Date.parse(lease.spec?.renewTime ?? '');
+      const duration = (lease.spec?.leaseDurationSeconds ?? 40) * 1000;
+      const stale = !Number.isFinite(renew) || now - renew > duration;
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      const tainted = (node.spec?.taints ?? []).some((t) => t.key === TAINT_NODE_UNREACHABLE);
+      if (stale) {
+        if (ready?.status !== 'Unknown' || !tainted) await this.markUnreachable(node);
+        const since = Date.parse(ready?.status === 'Unknown' ? ready.lastTransitionTime ?? '' : '') || now;
+        if (now - since >= this.graceMs) await this.failPods(node.metadata.name);
+      } else if (tainted || (ready?.status === 'Unknown' && ready.reason === REASON_STATUS_UNKNOWN)) {
+        await this.markReachable(node);
+      }
+    }
+  }
+
+  private async markUnreachable(node: Node): Promise<void> {
+    const name = node.metadata.name;
+    this.logger.warn({ node: name }, 'node lease expired: marking the node NotReady and unreachable');
+    await this.retry(name, async (current) => {
+      const taints = current.spec?.taints ?? [];
+      if (!taints.some((t) => t.key === TAINT_NODE_UNREACHABLE)) {
+        const taint = { key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute' as const, timeAdded: new Date().toISOString() };
+        current = (await this.syscalls.call('state.update', { object: { ...current, spec: { ...current.spec, taints: [...taints, taint] } } as KernObject })) as Node;
+      }
+      const conditions = setReady(current.status?.conditions ?? [], 'Unknown', REASON_STATUS_UNKNOWN, 'kern agent stopped posting node status (lease expired)');
+      if (conditions) await this.syscalls.call('state.update', { object: { ...current, status: { ...current.status, conditions } } as KernObject, subresource: 'status' });
+    });
+  }
+
+  private async markReachable(node: Node): Promise<void> {
+    const name = node.metadata.name;
+    this.logger.info({ node: name }, 'node lease renewed: node is reachable again');
+    await this.retry(name, async (current) => {
+      const taints = current.spec?.taints ?? [];
+      if (taints.some((t) => t.key === TAINT_NODE_UNREACHABLE)) {
+        current = (await this.syscalls.call('state.update', {
+          object: { ...current, spec: { ...current.spec, taints: taints.filter((t) => t.key !== TAINT_NODE_UNREACHABLE) } } as KernObject,
+        })) as Node;
+      }
+      const ready = current.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status === 'Unknown' && ready.reason === REASON_STATUS_UNKNOWN) {
+        const conditions = setReady(current.status?.conditions ?? [], 'True', 'KernletReady', 'node lease renewed')!;
+        await this.syscalls.call('state.update', { object: { ...current, status: { ...current.status, conditions } } as KernObject, subresource: 'status' });
+      }
+    });
+  }
+
+  private async failPods(nodeName: string): Promise<void> {
+    for (const pod of this.pods.list({ match: (p) => p.spec?.nodeName === nodeName && !isTerminalPod(p) })) {
+      this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'marking pod Failed: its node was lost');
+      await this.syscalls.call('state.update', {
+        object: {
+          ...pod, metadata: { ...pod.metadata, resourceVersion: undefined },
+          status: {
+            ...pod.status, phase: 'Failed', reason: REASON_NODE_LOST, message: `node ${nodeName} which was running this pod is unresponsive`,
+            conditions: (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const } : c)),
+          },
+        } as KernObject,
+        subresource: 'status',
+      }).catch((e) => { if (!isNotFound(e)) throw e; });
+    }
+  }
+
+  /** Read-modify-write of a node with a few retries on Conflict. */
+  private async retry(name: string, fn: (node: Node) => Promise<void>): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      try {
+        const current = (await this.syscalls.call('state.get', { kind: 'Node', name })) as Node;
+        await fn(current);
+        return;
+      } catch (e) {
+        if (isNotFound(e)) return;
+        if (!isConflict(e)) throw e;
+      }
+    }
+  }
+}
+
+function setReady(conditions: NodeCondition[], status: NodeCondition['status'], reason: string, message: string): NodeCondition[] | undefined {
+  const prev = conditions.find((c) => c.type === 'Ready');
+  if (prev?.status === status && prev.reason === reason) return undefined;
+  const now = new Date().toISOString();
+  const next: NodeCondition = { type: 'Ready', status, reason, message, lastHeartbeatTime: prev?.lastHeartbeatTime ?? now, lastTransitionTime: now };
+  return [...conditions.filter((c) => c.type !== 'Ready'), next];
+}

@@ -1,0 +1,151 @@
+import {
+  CycleState, FilterPlugin, NodeInfo, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
+} from '@kern/sdk';
+
+const STATE = 'InterPodAffinity/prefilter';
+const SCORE_STATE = 'InterPodAffinity/prescore';
+
+/** `key=value` of a topology domain. */
+const pair = (key: string, value: string) => `${key}\u0000${value}`;
+
+/** True when `target` is one of the pods `term` (declared by a pod in `ownerNamespace`) selects. */
+export function termMatches(term: PodAffinityTerm, ownerNamespace: string | undefined, target: Pod): boolean {
+  const namespaces = term.namespaces?.length ? term.namespaces : [ownerNamespace ?? 'default'];
+  if (!namespaces.includes(target.metadata.namespace ?? 'default')) return false;
+  if (!term.labelSelector) return false;
+  return matchesLabels(selectorFromSpec(term.labelSelector), target.metadata.labels);
+}
+
+interface PreFilterState {
+  /** Domains where an existing pod's required anti-affinity selects the incoming pod. */
+  existingAnti: Map<string, number>;
+  /** Per required affinity term, domains holding a pod it selects. */
+  affinity: Map<string, number>[];
+  /** Per required anti-affinity term, domains holding a pod it selects. */
+  anti: Map<string, number>[];
+  affinityTerms: PodAffinityTerm[];
+  antiTerms: PodAffinityTerm[];
+  /** No pod anywhere matches the affinity terms, but the pod matches its own: the first of a group may go anywhere. */
+  selfAffinityAllowed: boolean;
+}
+
+const add = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
+
+/**
+ * Required and preferred pod affinity and anti-affinity over any topology
+ * key, including the symmetric rule that existing pods' required
+ * anti-affinity keeps the incoming pod away. Cost per attempt: O(pods with
+ * affinity terms) for pods without terms, O(pods) for pods with terms.
+ */
+export class InterPodAffinity implements FilterPlugin, ScorePlugin {
+  readonly name = 'InterPodAffinity';
+
+  preFilter(state: CycleState, pod: Pod, handle: SchedulerHandle): Status {
+    const affinityTerms = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    const antiTerms = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    const s: PreFilterState = {
+      existingAnti: new Map(), affinity: affinityTerms.map(() => new Map()), anti: antiTerms.map(() => new Map()),
+      affinityTerms, antiTerms, selfAffinityAllowed: false,
+    };
+    const ns = pod.metadata.namespace;
+    let anyExistingAnti = false;
+    for (const info of handle.nodes.list()) {
+      const labels = info.node.metadata.labels ?? {};
+      for (const existing of info.podsWithAffinity.values()) {
+        for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+          const v = labels[term.topologyKey];
+          if (v !== undefined && termMatches(term, existing.metadata.namespace, pod)) { add(s.existingAnti, pair(term.topologyKey, v)); anyExistingAnti = true; }
+        }
+      }
+      if (affinityTerms.length === 0 && antiTerms.length === 0) continue;
+      for (const existing of info.pods.values()) {
+        affinityTerms.forEach((term, i) => {
+          const v = labels[term.topologyKey];
+          if (v !== undefined && termMatches(term, ns, existing)) add(s.affinity[i], pair(term.topologyKey, v));
+        });
+        antiTerms.forEach((term, i) => {
+          const v = labels[term.topologyKey];
+          if (v !== undefined && termMatches(term, ns, existing)) add(s.anti[i], pair(term.topologyKey, v));
+        });
+      }
+    }
+    if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();
+    s.selfAffinityAllowed = affinityTerms.length > 0 && s.affinity.every((m) => m.size === 0) && affinityTerms.every((t) => termMatches(t, ns, pod));
+    state.write(STATE, s);
+    return Status.success();
+  }
+
+  filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
+    const s = state.read<PreFilterState>(STATE);
+    if (!s) return Status.success();
+    const labels = nodeInfo.node.metadata.labels ?? {};
+    for (let i = 0; i < s.antiTerms.length; i++) {
+      const v = labels[s.antiTerms[i].topologyKey];
+      if (v !== undefined && (s.anti[i].get(pair(s.antiTerms[i].topologyKey, v)) ?? 0) > 0) return Status.unschedulable(SchedReasons.PodAntiAffinityMismatch);
+    }
+    for (const [key, v] of Object.entries(labels)) {
+      if ((s.existingAnti.get(pair(key, v)) ?? 0) > 0) return Status.unschedulable(SchedReasons.ExistingPodsAntiAffinityMismatch);
+    }
+    if (s.affinityTerms.length > 0) {
+      for (let i = 0; i < s.affinityTerms.length; i++) {
+        const key = s.affinityTerms[i].topologyKey;
+        const v = labels[key];
+        if (v === undefined) return Status.unresolvable(SchedReasons.PodAffinityMismatch);
+        if (!s.selfAffinityAllowed && !((s.affinity[i].get(pair(key, v)) ?? 0) > 0)) return Status.unresolvable(SchedReasons.PodAffinityMismatch);
+      }
+    }
+    return Status.success();
+  }
+
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[], handle: SchedulerHandle): Status {
+    const preferred = pod.spec?.affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    const preferredAnti = pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    const weights = new Map<string, number>();
+    const ns = pod.metadata.namespace;
+    let any = false;
+    for (const info of handle.nodes.list()) {
+      const labels = info.node.metadata.labels ?? {};
+      // symmetric: existing pods' preferred terms that select the incoming pod
+      for (const existing of info.podsWithAffinity.values()) {
+        const a = existing.spec?.affinity;
+        for (const w of a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+          const v = labels[w.podAffinityTerm.topologyKey];
+          if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
+        }
+        for (const w of a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+          const v = labels[w.podAffinityTerm.topologyKey];
+          if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
+        }
+      }
+      if (preferred.length === 0 && preferredAnti.length === 0) continue;
+      for (const existing of info.pods.values()) {
+        for (const w of preferred) {
+          const v = labels[w.podAffinityTerm.topologyKey];
+          if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
+        }
+        for (const w of preferredAnti) {
+          const v = labels[w.podAffinityTerm.topologyKey];
+          if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
+        }
+      }
+    }
+    if (!any) return Status.skip();
+    state.write(SCORE_STATE, weights);
+    return Status.success();
+  }
+
+  score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {
+    const weights = state.read<Map<string, number>>(SCORE_STATE);
+    if (!weights) return 0;
+    let sum = 0;
+    for (const [key, v] of Object.entries(nodeInfo.node.metadata.labels ?? {})) sum += weights.get(pair(key, v)) ?? 0;
+    return sum;
+  }
+
+  normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of scores.values()) { min = Math.min(min, v); max = Math.max(max, v); }
+    for (const [k, v] of scores) scores.set(k, max === min ? 0 : Math.round(100 * (v - min) / (max - min)));
+  }
+}

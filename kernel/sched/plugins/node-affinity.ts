@@ -1,0 +1,68 @@
+import { CycleState, FilterPlugin, Node, NodeInfo, NodeSelectorRequirement, NodeSelectorTerm, Pod, ScorePlugin, SchedReasons, Status } from '@kern/sdk';
+import { defaultNormalize } from './taint-toleration';
+
+export function matchesRequirement(r: NodeSelectorRequirement, labels: Record<string, string>): boolean {
+  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const v = labels[r.key];
+  switch (r.operator) {
+    case 'In': return has && (r.values ?? []).includes(v);
+    case 'NotIn': return !has || !(r.values ?? []).includes(v);
+    case 'Exists': return has;
+    case 'DoesNotExist': return !has;
+    case 'Gt':
+    case 'Lt': {
+      if (!has || !/^-?\d+$/.test(v) || r.values?.length !== 1 || !/^-?\d+$/.test(r.values[0])) return false;
+      const a = Number(v);
+      const b = Number(r.values[0]);
+      return r.operator === 'Gt' ? a > b : a < b;
+    }
+    default: return false;
+  }
+}
+
+/** A term matches when all its expressions and fields do; an empty term matches nothing (as Kubernetes). */
+export function matchesTerm(term: NodeSelectorTerm, node: Node): boolean {
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
+  if (exprs.length === 0 && fields.length === 0) return false;
+  const labels = node.metadata.labels ?? {};
+  return exprs.every((r) => matchesRequirement(r, labels))
+    && fields.every((r) => r.key === 'metadata.name' && matchesRequirement(r, { 'metadata.name': node.metadata.name }));
+}
+
+/** `spec.nodeSelector` and required node affinity (terms ORed). */
+export function matchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
+  const labels = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required) return required.nodeSelectorTerms.some((t) => matchesTerm(t, node));
+  return true;
+}
+
+/**
+ * Filter: `nodeSelector` and required node affinity. Score: the summed
+ * weights of matching preferred terms, normalized to [0, 100].
+ */
+export class NodeAffinity implements FilterPlugin, ScorePlugin {
+  readonly name = 'NodeAffinity';
+
+  filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
+    return matchesNodeSelectorAndAffinity(pod, nodeInfo.node) ? Status.success() : Status.unresolvable(SchedReasons.NodeSelectorMismatch);
+  }
+
+  preScore(_state: CycleState, pod: Pod): Status {
+    return pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length ? Status.success() : Status.skip();
+  }
+
+  score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
+    let sum = 0;
+    for (const p of pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+      if (matchesTerm(p.preference, nodeInfo.node)) sum += p.weight;
+    }
+    return sum;
+  }
+
+  normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {
+    defaultNormalize(scores);
+  }
+}

@@ -1,0 +1,22 @@
+import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE } from '@kern/sdk';
+import { tolerates } from './taint-toleration';
+
+/**
+ * Cordoned nodes (`spec.unschedulable`) take only pods tolerating
+ * `node.kubernetes.io/unschedulable`; nodes whose Ready condition is not
+ * True take none.
+ */
+export class NodeUnschedulable implements FilterPlugin {
+  readonly name = 'NodeUnschedulable';
+
+  filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
+    const node = nodeInfo.node;
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    if (ready !== 'True') return Status.unresolvable(SchedReasons.NodeNotReady);
+    if (node.spec?.unschedulable) {
+      const taint = { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' as const };
+      if (!(pod.spec?.tolerations ?? []).some((t) => tolerates(t, taint))) return Status.unresolvable(SchedReasons.NodeUnschedulable);
+    }
+    return Status.success();
+  }
+}

@@ -1,0 +1,147 @@
+import { Node, Pod, SchedReasons, SchedulerHandle, SchedulingPlugin, StatusCode, podRequests } from '@kern/sdk';
+import { MapCycleState, numFeasibleNodesToFind, unschedulableMessage } from '../framework-runtime';
+import { NodeInfoImpl } from '../node-info';
+import { SchedulerCache } from '../scheduler-cache';
+import { InterPodAffinity } from './inter-pod-affinity';
+import { NodeAffinity } from './node-affinity';
+import { NodeName } from './node-name';
+import { NodeResourcesBalancedAllocation, NodeResourcesFit, NodeResourcesLeastAllocated } from './node-resources';
+import { NodeUnschedulable } from './node-unschedulable';
+import { PodTopologySpread } from './pod-topology-spread';
+import { TaintToleration } from './taint-toleration';
+
+function node(name: string, o: { labels?: Record<string, string>; cpu?: string; memory?: string; spec?: Node['spec']; ready?: 'True' | 'False' } = {}): Node {
+  return {
+    apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels } }, spec: o.spec ?? {},
+    status: { allocatable: { cpu: o.cpu ?? '4', memory: o.memory ?? '8Gi', pods: '110' }, conditions: [{ type: 'Ready', status: o.ready ?? 'True' }] },
+  };
+}
+
+function pod(name: string, spec: Partial<Pod['spec']> = {}, labels?: Record<string, string>, cpu?: string, memory?: string): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels },
+    spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) } } }], ...spec } as Pod['spec'],
+  };
+}
+
+function cluster(nodes: Node[], placed: [string, Pod][] = []): { infos: NodeInfoImpl[]; handle: SchedulerHandle } {
+  // through the cache, as the scheduler keeps it (terminal pods are not counted)
+  const cache = new SchedulerCache();
+  nodes.forEach((n) => cache.setNode(n));
+  for (const [n, p] of placed) cache.setPod({ ...p, spec: { ...p.spec!, nodeName: n } });
+  const infos = cache.list() as NodeInfoImpl[];
+  const handle: SchedulerHandle = {
+    nodes: { list: () => infos, get: (name) => infos.find((i) => i.name === name) },
+    podPriority: (p) => p.spec?.priority ?? 0,
+    podRequests,
+    evict: async () => undefined,
+  };
+  return { infos, handle };
+}
+
+/** Runs preFilter + filter of one plugin over each node: node name → code. */
+function filterAll(plugin: SchedulingPlugin, p: Pod, nodes: Node[], placed: [string, Pod][] = []): Record<string, StatusCode | string> {
+  const { infos, handle } = cluster(nodes, placed);
+  const state = new MapCycleState();
+  const pre = plugin.preFilter?.(state, p, handle);
+  const out: Record<string, string> = {};
+  for (const info of infos) {
+    const s = pre?.code === 'Skip' ? { code: 'Success' as const, reasons: [] } : plugin.filter!(state, p, info, handle);
+    out[info.name] = s.code === 'Success' ? 'Success' : `${s.code}: ${s.reasons.join(', ')}`;
+  }
+  return out;
+}
+
+function scoreAll(plugin: SchedulingPlugin, p: Pod, nodes: Node[], placed: [string, Pod][] = []): Record<string, number> {
+  const { infos, handle } = cluster(nodes, placed);
+  const state = new MapCycleState();
+  plugin.preFilter?.(state, p, handle);
+  if (plugin.preScore && plugin.preScore(state, p, infos, handle).code === 'Skip') return {};
+  const scores = new Map(infos.map((i) => [i.name, plugin.score!(state, p, i, handle)]));
+  plugin.normalize?.(state, p, scores);
+  return Object.fromEntries(scores);
+}
+
+const U = 'UnschedulableAndUnresolvable';
+
+describe('filter plugins', () => {
+  it.each<[string, SchedulingPlugin, Pod, Node[], [string, Pod][], Record<string, string>]>([
+    ['NodeName matches', new NodeName(), pod('p', { nodeName: 'b' }), [node('a'), node('b')], [], { a: `${U}: ${SchedReasons.NodeNameMismatch}`, b: 'Success' }],
+    ['NodeUnschedulable cordoned', new NodeUnschedulable(), pod('p'), [node('a', { spec: { unschedulable: true } }), node('b')], [], { a: `${U}: ${SchedReasons.NodeUnschedulable}`, b: 'Success' }],
+    ['NodeUnschedulable tolerated', new NodeUnschedulable(), pod('p', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists' }] }), [node('a', { spec: { unschedulable: true } })], [], { a: 'Success' }],
+    ['NodeUnschedulable not ready', new NodeUnschedulable(), pod('p'), [node('a', { ready: 'False' })], [], { a: `${U}: ${SchedReasons.NodeNotReady}` }],
+    ['NodeResourcesFit cpu and memory', new NodeResourcesFit(), pod('p', {}, undefined, '3', '6Gi'), [node('a'), node('b')], [['a', pod('x', {}, undefined, '2', '4Gi')]],
+      { a: `Unschedulable: ${SchedReasons.InsufficientCpu}, ${SchedReasons.InsufficientMemory}`, b: 'Success' }],
+    ['NodeResourcesFit ignores terminal pods', new NodeResourcesFit(), pod('p', {}, undefined, '3'), [node('a')], [['a', { ...pod('x', {}, undefined, '2'), status: { phase: 'Succeeded' } }]], { a: 'Success' }],
+    ['nodeSelector', new NodeAffinity(), pod('p', { nodeSelector: { disk: 'ssd' } }), [node('a', { labels: { disk: 'ssd' } }), node('b')], [], { a: 'Success', b: `${U}: ${SchedReasons.NodeSelectorMismatch}` }],
+    ...(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const).map((op): [string, SchedulingPlugin, Pod, Node[], [string, Pod][], Record<string, string>] => {
+      const values = op === 'Gt' ? ['4'] : op === 'Lt' ? ['8'] : op === 'In' || op === 'NotIn' ? ['6'] : undefined;
+      const p = pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: op, values }] }] } } } });
+      const ok = { In: 'six', NotIn: 'none', Exists: 'six', DoesNotExist: 'none', Gt: 'six', Lt: 'six' }[op];
+      const nodes = [node('six', { labels: { cores: '6' } }), node('none')];
+      const expected: Record<string, string> = {};
+      for (const n of ['six', 'none']) expected[n] = n === ok ? 'Success' : `${U}: ${SchedReasons.NodeSelectorMismatch}`;
+      return [`node affinity ${op}`, new NodeAffinity(), p, nodes, [], expected];
+    }),
+    ['TaintToleration NoSchedule', new TaintToleration(), pod('p'), [node('a', { spec: { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] } }), node('b')], [],
+      { a: `${U}: ${SchedReasons.UntoleratedTaint} {gpu: yes}`, b: 'Success' }],
+    ['TaintToleration tolerated NoExecute', new TaintToleration(), pod('p', { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }] }),
+      [node('a', { spec: { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] } })], [], { a: 'Success' }],
+    ['TaintToleration PreferNoSchedule does not filter', new TaintToleration(), pod('p'), [node('a', { spec: { taints: [{ key: 'k', effect: 'PreferNoSchedule' }] } })], [], { a: 'Success' }],
+    ['required pod affinity by zone', new InterPodAffinity(),
+      pod('p', { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'zone' }] } } }),
+      [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z1' } }), node('c', { labels: { zone: 'z2' } })], [['a', pod('cache', {}, { app: 'cache' })]],
+      { a: 'Success', b: 'Success', c: `${U}: ${SchedReasons.PodAffinityMismatch}` }],
+    ['required anti-affinity by host', new InterPodAffinity(),
+      pod('p', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } } }),
+      [node('a'), node('b')], [['a', pod('db', {}, { app: 'db' })]], { a: `Unschedulable: ${SchedReasons.PodAntiAffinityMismatch}`, b: 'Success' }],
+    ['existing pods anti-affinity (symmetry)', new InterPodAffinity(), pod('p', {}, { app: 'web' }), [node('a'), node('b')],
+      [['a', pod('lonely', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' }] } } })]],
+      { a: `Unschedulable: ${SchedReasons.ExistingPodsAntiAffinityMismatch}`, b: 'Success' }],
+    ['topology spread DoNotSchedule', new PodTopologySpread(),
+      pod('p', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'w' } } }] }, { app: 'w' }),
+      [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } }), node('c')], [['a', pod('w1', {}, { app: 'w' })]],
+      { a: `Unschedulable: ${SchedReasons.TopologySpreadMismatch}`, b: 'Success', c: `${U}: ${SchedReasons.TopologySpreadMissingLabel}` }],
+  ])('%s', (_name, plugin, p, nodes, placed, expected) => {
+    expect(filterAll(plugin, p, nodes, placed)).toEqual(expected);
+  });
+});
+
+describe('score plugins', () => {
+  it.each<[string, SchedulingPlugin, Pod, Node[], [string, Pod][], (s: Record<string, number>) => void]>([
+    ['LeastAllocated prefers the emptier node', new NodeResourcesLeastAllocated(), pod('p', {}, undefined, '1', '1Gi'), [node('a'), node('b')], [['a', pod('x', {}, undefined, '2', '4Gi')]],
+      (s) => expect(s.b).toBeGreaterThan(s.a)],
+    ['BalancedAllocation prefers balanced use', new NodeResourcesBalancedAllocation(), pod('p', {}, undefined, '1', '2Gi'), [node('a'), node('b')], [['a', pod('x', {}, undefined, '2')]],
+      (s) => expect(s.b).toBeGreaterThan(s.a)],
+    ['preferred node affinity', new NodeAffinity(),
+      pod('p', { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } }] } } }),
+      [node('a', { labels: { disk: 'ssd' } }), node('b')], [], (s) => expect(s).toEqual({ a: 100, b: 0 })],
+    ['PreferNoSchedule taint', new TaintToleration(), pod('p'), [node('a', { spec: { taints: [{ key: 'k', effect: 'PreferNoSchedule' }] } }), node('b')], [],
+      (s) => expect(s).toEqual({ a: 0, b: 100 })],
+    ['preferred anti-affinity', new InterPodAffinity(),
+      pod('p', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: { labelSelector: { matchLabels: { app: 'w' } }, topologyKey: 'kubernetes.io/hostname' } }] } } }),
+      [node('a'), node('b')], [['a', pod('w', {}, { app: 'w' })]], (s) => expect(s).toEqual({ a: 0, b: 100 })],
+    ['preferred affinity', new InterPodAffinity(),
+      pod('p', { affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: { labelSelector: { matchLabels: { app: 'w' } }, topologyKey: 'kubernetes.io/hostname' } }] } } }),
+      [node('a'), node('b')], [['a', pod('w', {}, { app: 'w' })]], (s) => expect(s).toEqual({ a: 100, b: 0 })],
+    ['topology spread ScheduleAnyway', new PodTopologySpread(),
+      pod('p', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'w' } } }] }, { app: 'w' }),
+      [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })], [['a', pod('w1', {}, { app: 'w' })]], (s) => expect(s).toEqual({ a: 0, b: 100 })],
+  ])('%s', (_name, plugin, p, nodes, placed, check) => {
+    check(scoreAll(plugin, p, nodes, placed));
+  });
+});
+
+describe('framework helpers', () => {
+  it.each([[5, 0, 5], [99, 0, 99], [1000, 0, 420], [5000, 0, 500], [5000, 50, 2500], [200, 10, 100], [300, 100, 300]])(
+    'numFeasibleNodesToFind(%i, %i) = %i', (total, pct, want) => expect(numFeasibleNodesToFind(total, pct)).toBe(want),
+  );
+
+  it('groups reasons by node count', () => {
+    expect(unschedulableMessage(5, [
+      { code: 'Unschedulable', reasons: ['insufficient memory'] }, { code: 'Unschedulable', reasons: ['insufficient memory'] },
+      { code: 'Unschedulable', reasons: ['insufficient memory'] }, { code: 'Unschedulable', reasons: ["didn't match pod anti-affinity rules"] },
+      { code: 'Unschedulable', reasons: ["didn't match pod anti-affinity rules"] },
+    ])).toBe("0/5 nodes are available: 3 nodes: insufficient memory, 2 nodes: didn't match pod anti-affinity rules.");
+  });
+});

@@ -1,0 +1,93 @@
+import {
+  CycleState, FilterPlugin, NodeInfo, Pod, ScorePlugin, SchedReasons, SchedulerHandle, Status, TopologySpreadConstraint, matchesLabels, selectorFromSpec,
+} from '@kern/sdk';
+import { matchesNodeSelectorAndAffinity } from './node-affinity';
+import { reverseNormalize } from './taint-toleration';
+
+const STATE = 'PodTopologySpread/prefilter';
+const SCORE_STATE = 'PodTopologySpread/prescore';
+
+interface Counts {
+  constraints: TopologySpreadConstraint[];
+  /** Per constraint: matching pods per topology value (every eligible domain present, possibly 0). */
+  counts: Map<string, number>[];
+  /** Whether the incoming pod itself matches each constraint's selector. */
+  self: boolean[];
+}
+
+function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle: SchedulerHandle): Counts {
+  const selectors = constraints.map((c) => selectorFromSpec(c.labelSelector));
+  const counts = constraints.map(() => new Map<string, number>());
+  const ns = pod.metadata.namespace ?? 'default';
+  for (const info of handle.nodes.list()) {
+    // only domains of nodes the pod could go to by node affinity count (as Kubernetes)
+    if (!matchesNodeSelectorAndAffinity(pod, info.node)) continue;
+    const labels = info.node.metadata.labels ?? {};
+    constraints.forEach((c, i) => {
+      const v = labels[c.topologyKey];
+      if (v === undefined) return;
+      let n = counts[i].get(v) ?? 0;
+      for (const p of info.pods.values()) {
+        if ((p.metadata.namespace ?? 'default') === ns && matchesLabels(selectors[i], p.metadata.labels)) n++;
+      }
+      counts[i].set(v, n);
+    });
+  }
+  return { constraints, counts, self: selectors.map((s) => matchesLabels(s, pod.metadata.labels)) };
+}
+
+/**
+ * Spreads pods matching each constraint's selector over the domains of its
+ * topology key: DoNotSchedule constraints filter (skip ≤ maxSkew),
+ * ScheduleAnyway constraints score (fewer matching pods is better).
+ */
+export class PodTopologySpread implements FilterPlugin, ScorePlugin {
+  readonly name = 'PodTopologySpread';
+
+  preFilter(state: CycleState, pod: Pod, handle: SchedulerHandle): Status {
+    const hard = (pod.spec?.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable !== 'ScheduleAnyway');
+    if (hard.length === 0) return Status.skip();
+    state.write(STATE, countMatching(pod, hard, handle));
+    return Status.success();
+  }
+
+  filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status {
+    const s = state.read<Counts>(STATE);
+    if (!s) return Status.success();
+    const labels = nodeInfo.node.metadata.labels ?? {};
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i];
+      const v = labels[c.topologyKey];
+      if (v === undefined) return Status.unresolvable(SchedReasons.TopologySpreadMissingLabel);
+      let min = Infinity;
+      for (const n of s.counts[i].values()) min = Math.min(min, n);
+      if (!Number.isFinite(min)) min = 0;
+      const here = (s.counts[i].get(v) ?? 0) + (s.self[i] ? 1 : 0);
+      if (here - min > c.maxSkew) return Status.unschedulable(SchedReasons.TopologySpreadMismatch);
+    }
+    return Status.success();
+  }
+
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[], handle: SchedulerHandle): Status {
+    const soft = (pod.spec?.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
+    if (soft.length === 0) return Status.skip();
+    state.write(SCORE_STATE, countMatching(pod, soft, handle));
+    return Status.success();
+  }
+
+  score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {
+    const s = state.read<Counts>(SCORE_STATE);
+    if (!s) return 0;
+    const labels = nodeInfo.node.metadata.labels ?? {};
+    let sum = 0;
+    s.constraints.forEach((c, i) => {
+      const v = labels[c.topologyKey];
+      sum += v === undefined ? 0 : (s.counts[i].get(v) ?? 0);
+    });
+    return sum;
+  }
+
+  normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {
+    reverseNormalize(scores);
+  }
+}

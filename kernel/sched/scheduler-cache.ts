@@ -1,0 +1,111 @@
+import { Node, NodeInfo, NodeInfoLister, Pod, controllerKey, isTerminalPod } from '@kern/sdk';
+import { NodeInfoImpl } from './node-info';
+
+/**
+ * NodeInfos kept current from Pod and Node informer events, plus pods the
+ * scheduler has assumed on a node while their bind is in flight. Every
+ * update is O(1) in the number of pods, so a scheduling attempt never
+ * rescans the cluster.
+ */
+export class SchedulerCache implements NodeInfoLister {
+  private readonly nodes = new Map<string, NodeInfoImpl>();
+  /** Pod key → node it is counted on. */
+  private readonly podNode = new Map<string, string>();
+  /** Pod keys assumed (bind in flight or not yet observed). */
+  private readonly assumed = new Set<string>();
+  private listed: NodeInfoImpl[] | undefined;
+
+  list(): readonly NodeInfo[] {
+    this.listed ??= [...this.nodes.values()].filter((n) => n.exists).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.listed;
+  }
+
+  get(nodeName: string): NodeInfoImpl | undefined {
+    const n = this.nodes.get(nodeName);
+    return n?.exists ? n : undefined;
+  }
+
+  get nodeCount(): number {
+    return this.list().length;
+  }
+
+  setNode(node: Node): void {
+    const name = node.metadata.name;
+    const existing = this.nodes.get(name);
+    if (existing) {
+      if (!existing.exists) this.listed = undefined;
+      existing.setNode(node);
+      // keep the sorted list; objects inside it are updated in place
+    } else {
+      this.nodes.set(name, new NodeInfoImpl(node));
+      this.listed = undefined;
+    }
+  }
+
+  removeNode(name: string): void {
+    const n = this.nodes.get(name);
+    if (!n) return;
+    this.listed = undefined;
+    // Pods still naming the node keep it as a placeholder until they go.
+    if (n.pods.size > 0) n.exists = false;
+    else this.nodes.delete(name);
+  }
+
+  /** Applies the observed state of a pod (add or update). Unassigned and terminal pods hold nothing. */
+  setPod(pod: Pod): void {
+    const key = controllerKey(pod);
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName || isTerminalPod(pod)) {
+      // an assumed pod whose bind has not been observed yet stays counted
+      if (!this.assumed.has(key)) this.removePod(key);
+      return;
+    }
+    this.assumed.delete(key);
+    this.place(key, nodeName, pod);
+  }
+
+  /** Counts `pod` on `nodeName` before the bind is observed. */
+  assume(pod: Pod, nodeName: string): void {
+    const key = controllerKey(pod);
+    this.assumed.add(key);
+    this.place(key, nodeName, { ...pod, spec: { ...pod.spec!, nodeName } });
+  }
+
+  /** Undoes {@link assume} after a failed bind. */
+  forget(pod: Pod): void {
+    const key = controllerKey(pod);
+    if (!this.assumed.delete(key)) return;
+    this.removePod(key);
+  }
+
+  isAssumed(key: string): boolean {
+    return this.assumed.has(key);
+  }
+
+  nodeOf(key: string): string | undefined {
+    return this.podNode.get(key);
+  }
+
+  removePod(key: string): void {
+    this.assumed.delete(key);
+    const nodeName = this.podNode.get(key);
+    if (nodeName === undefined) return;
+    this.podNode.delete(key);
+    const n = this.nodes.get(nodeName);
+    if (!n) return;
+    n.removeKey(key);
+    if (!n.exists && n.pods.size === 0) this.nodes.delete(nodeName);
+  }
+
+  private place(key: string, nodeName: string, pod: Pod): void {
+    const prev = this.podNode.get(key);
+    if (prev !== undefined && prev !== nodeName) this.nodes.get(prev)?.removeKey(key);
+    let n = this.nodes.get(nodeName);
+    if (!n) {
+      n = new NodeInfoImpl({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } }, false);
+      this.nodes.set(nodeName, n);
+    }
+    n.addPod(pod);
+    this.podNode.set(key, nodeName);
+  }
+}

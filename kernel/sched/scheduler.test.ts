@@ -1,0 +1,165 @@
+import { KernObject, Node, Pod, Syscalls, TAINT_NODE_UNREACHABLE } from '@kern/sdk';
+import { ApiTestContext, createApiTestContext } from '../../test/helpers/api-test-context';
+import { NodeLifecycleController } from './node-lifecycle-controller';
+import { Scheduler } from './scheduler';
+import { registerSchedulerSyscalls } from './scheduler-syscalls';
+
+function node(name: string, cpu = '4', memory = '8Gi', labels: Record<string, string> = {}): Node {
+  return {
+    apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, spec: {},
+    status: { allocatable: { cpu, memory, pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+function pod(name: string, o: { cpu?: string; memory?: string; labels?: Record<string, string>; priority?: number; spec?: Partial<Pod['spec']> } = {}): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: o.labels },
+    spec: {
+      containers: [{ name: 'main', image: 'busybox', resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } } }],
+      ...(o.priority !== undefined ? { priority: o.priority } : {}),
+      ...o.spec,
+    } as Pod['spec'],
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Scheduler', () => {
+  let ctx: ApiTestContext;
+  let sys: Syscalls;
+  let scheduler: Scheduler;
+  const create = (o: KernObject) => sys.call('state.create', { object: o });
+  const getPod = (name: string) => sys.call('state.get', { kind: 'Pod', namespace: 'default', name }) as Promise<Pod>;
+
+  beforeEach(async () => {
+    ctx = await createApiTestContext();
+    sys = ctx.syscalls.handleFor('test', ['*']);
+    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 100, maxBackoffMs: 500 } });
+  });
+
+  afterEach(async () => {
+    await scheduler.stop();
+    await ctx.cleanup();
+  });
+
+  it('spreads 10 pods over the nodes by free resources', async () => {
+    for (const n of ['n1', 'n2', 'n3', 'n4', 'n5']) await create(node(n));
+    await scheduler.start();
+    for (let i = 0; i < 10; i++) await create(pod(`p${i}`, { cpu: '500m', memory: '512Mi' }));
+    const placed = await until('10 bound pods', async () => {
+      const list = (await sys.call('state.list', { kind: 'Pod', namespace: 'default' })).items as Pod[];
+      return list.every((p) => p.spec?.nodeName) && list.length === 10 && list;
+    });
+    const perNode = new Map<string, number>();
+    for (const p of placed) perNode.set(p.spec!.nodeName!, (perNode.get(p.spec!.nodeName!) ?? 0) + 1);
+    expect([...perNode.values()].sort()).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  it('keeps two pods with required anti-affinity apart', async () => {
+    await create(node('a'));
+    await create(node('b'));
+    await scheduler.start();
+    const anti = {
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } },
+    };
+    await create(pod('db-1', { labels: { app: 'db' }, spec: anti }));
+    const first = await until('db-1 bound', async () => (await getPod('db-1')).spec?.nodeName);
+    await create(pod('db-2', { labels: { app: 'db' }, spec: anti }));
+    const second = await until('db-2 bound', async () => (await getPod('db-2')).spec?.nodeName);
+    expect(second).not.toBe(first);
+    await create(pod('db-3', { labels: { app: 'db' }, spec: anti }));
+    const cond = await until('db-3 unschedulable', async () => (await getPod('db-3')).status?.conditions?.find((c) => c.type === 'PodScheduled'));
+    expect(cond.message).toBe("0/2 nodes are available: 2 nodes: didn't match pod anti-affinity rules.");
+  });
+
+  it('explains why a too-large pod fits nowhere, in its condition and an event', async () => {
+    await create(node('s1', '1', '1Gi'));
+    await create(node('s2', '1', '1Gi'));
+    await create(node('big', '8', '2Gi'));
+    await scheduler.start();
+    await create(pod('huge', { cpu: '2', memory: '4Gi' }));
+    const cond = await until('PodScheduled=False', async () => (await getPod('huge')).status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'));
+    expect(cond.reason).toBe('Unschedulable');
+    expect(cond.message).toBe('0/3 nodes are available: 3 nodes: insufficient memory, 2 nodes: insufficient cpu.');
+    const events = await until('a FailedScheduling event', async () => {
+      const items = (await sys.call('state.list', { kind: 'Event', namespace: 'default' })).items as unknown as { reason: string; message: string; involvedObject: { name: string } }[];
+      return items.length > 0 && items;
+    });
+    expect(events[0]).toMatchObject({ reason: 'FailedScheduling', message: cond.message, involvedObject: { name: 'huge' } });
+  });
+
+  it('serves sched.explain, sched.bind and sched.submit', async () => {
+    const disposables = registerSchedulerSyscalls(ctx.syscalls, scheduler);
+    try {
+      await create(node('x1', '1', '1Gi'));
+      await create(node('x2', '4', '8Gi'));
+      await scheduler.start();
+      const ex = await sys.call('sched.explain', { pod: pod('what-if', { cpu: '2' }) });
+      expect(ex.nodeName).toBe('x2');
+      expect(ex.nodes.find((n) => n.node === 'x1')).toMatchObject({ verdict: 'Unschedulable', reasons: ['insufficient cpu'] });
+      const submitted = await sys.call('sched.submit', { pod: pod('sub', { cpu: '2' }), timeoutSeconds: 20 });
+      expect(submitted).toMatchObject({ outcome: 'Scheduled', nodeName: 'x2' });
+      const never = await sys.call('sched.submit', { pod: pod('never', { cpu: '64' }), timeoutSeconds: 20 });
+      expect(never.outcome).toBe('Unschedulable');
+      expect(never.message).toContain('insufficient cpu');
+      await expect(sys.call('sched.bind', { namespace: 'default', name: 'never', nodeName: 'x1' })).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    } finally {
+      for (const d of disposables) await d.dispose();
+    }
+  });
+
+  it('preempts lower-priority pods so a high-priority pod fits', async () => {
+    await create(node('only', '2', '4Gi'));
+    await create({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 } as KernObject);
+    await scheduler.start();
+    await create(pod('low-1', { cpu: '1', priority: 1 }));
+    await create(pod('low-2', { cpu: '1', priority: 2 }));
+    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await create(pod('vip', { cpu: '1', spec: { priorityClassName: 'high' } }));
+    const bound = await until('vip bound', async () => (await getPod('vip')).spec?.nodeName, 30_000);
+    expect(bound).toBe('only');
+    // only the lowest-priority pod had to go
+    await expect(getPod('low-1')).rejects.toMatchObject({ kind: 'NotFound' });
+    expect((await getPod('low-2')).spec?.nodeName).toBe('only');
+    expect((await getPod('vip')).status?.nominatedNodeName).toBe('only');
+  });
+
+  it('marks a node with a stale lease NotReady, fails its pods, and restores it when the lease renews', async () => {
+    const lifecycle = new NodeLifecycleController(ctx.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), ctx.logger, { nodeLossGraceSeconds: 0.5, monitorPeriodMs: 100 });
+    try {
+      await create(node('gone'));
+      await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kern-node-lease' } });
+      const lease = (renewTime: string) => ({
+        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'gone', namespace: 'kern-node-lease' },
+        spec: { holderIdentity: 'gone', leaseDurationSeconds: 1, renewTime },
+      });
+      await sys.call('state.apply', { object: lease(new Date(Date.now() - 60_000).toISOString()) });
+      await create({ ...pod('victim'), spec: { ...pod('victim').spec!, nodeName: 'gone' } });
+      await lifecycle.start();
+      const getNode = () => sys.call('state.get', { kind: 'Node', name: 'gone' }) as Promise<Node>;
+      const n = await until('node NotReady', async () => {
+        const x = await getNode();
+        return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown' && x.spec?.taints?.some((t) => t.key === TAINT_NODE_UNREACHABLE) && x;
+      });
+      expect(n.spec?.taints).toEqual([expect.objectContaining({ key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute' })]);
+      const failed = await until('pod Failed', async () => { const p = await getPod('victim'); return p.status?.phase === 'Failed' && p; });
+      expect(failed.status?.reason).toBe('NodeLost');
+      await sys.call('state.apply', { object: lease(new Date(Date.now() + 60_000).toISOString()) });
+      const back = await until('node Ready again', async () => {
+        const x = await getNode();
+        return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && !x.spec?.taints?.length && x;
+      });
+      expect(back.metadata.name).toBe('gone');
+    } finally {
+      await lifecycle.stop();
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export * from './framework';
+export * from './reasons';
+export * from './pod-requests';

@@ -1,0 +1,120 @@
+/**
+ * bench:scheduler — pods scheduled per second and create → bound latency
+ * with simulated (hollow) nodes: 5,000 nodes then 1,000 nodes, 50,000 pods
+ * each (70% plain, 20% with required node affinity on zones, 10% with
+ * required pod anti-affinity per hostname in groups of 10). Baseline in the
+ * same run: the same pods created already bound (spec.nodeName set), i.e. the
+ * API and store cost with no scheduling.
+ *
+ *   npm run bench:scheduler [-- --pods 50000 --nodes 5000,1000 --timeout 240]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKern } from '../helpers/kern-process';
+import { ApiClient, HollowNodeFleet, inParallel } from './hollow-node-fleet';
+import { percentile, printTable } from './stats';
+
+const argOf = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const PODS = Number(argOf('--pods', '50000'));
+const NODE_COUNTS = argOf('--nodes', '5000,1000').split(',').map(Number);
+const TIMEOUT_S = Number(argOf('--timeout', '240'));
+
+interface Result { label: string; nodes: number; pods: number; bound: number; seconds: number; p50: number; p99: number }
+
+function pod(i: number, nodeName?: string): object {
+  const kind = i % 10;
+  const spec: Record<string, unknown> = {
+    containers: [{ name: 'app', image: 'kern/busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+  };
+  const labels: Record<string, string> = { app: 'sched-bench' };
+  if (nodeName) spec.nodeName = nodeName;
+  else if (kind === 7 || kind === 8) {
+    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-0', 'zone-1'] }] }] } } };
+  } else if (kind === 9) {
+    const group = `g${Math.floor(i / 100)}`;
+    labels.group = group;
+    spec.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  }
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'default', labels }, spec };
+}
+
+async function run(label: string, nodes: number, prebound: boolean): Promise<Result> {
+  const home = mkdtempSync(join(tmpdir(), 'kern-sched-'));
+  mkdirSync(join(home, 'data'), { recursive: true });
+  // No real node agent: only hollow nodes take pods.
+  writeFileSync(join(home, 'data', 'config.yaml'), 'agent:\n  enabled: false\n');
+  const kern = await startKern({ home, timeoutMs: 60_000 });
+  const fleet = new HollowNodeFleet({
+    server: kern.server, token: kern.token, count: nodes, prefix: 'hollow', zones: 3,
+    capacity: { cpu: '32', memory: '128Gi', pods: '110' }, heartbeatSeconds: 30, reportRunning: !prebound,
+  });
+  const client = new ApiClient(kern.server, kern.token);
+  try {
+    const t0 = performance.now();
+    await fleet.start();
+    process.stderr.write(`${label}: ${nodes} hollow nodes registered in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let lastBound = 0;
+    let resolveAll: () => void = () => undefined;
+    const allBound = new Promise<void>((ok) => { resolveAll = ok; });
+    const stopWatch = client.watch('/api/v1/namespaces/default/pods?watch=true', (e) => {
+      const name = e.object?.metadata?.name;
+      const t = sentAt.get(name);
+      if (t === undefined || !e.object.spec?.nodeName) return;
+      sentAt.delete(name);
+      lastBound = performance.now();
+      latencies.push(lastBound - t);
+      if (latencies.length === PODS) resolveAll();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    const indexes = Array.from({ length: PODS }, (_, i) => i);
+    let progress = 0;
+    await inParallel(indexes, 4, async (i) => {
+      sentAt.set(`p-${i}`, performance.now());
+      const r = await client.send('POST', '/api/v1/namespaces/default/pods', pod(i, prebound ? fleet.names[i % nodes] : undefined));
+      if (r.status !== 201) throw new Error(`pod ${i}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+      if (++progress % 5000 === 0) process.stderr.write(`${label}: ${progress}/${PODS} created, ${latencies.length} bound\n`);
+    });
+    await Promise.race([allBound, new Promise((r) => setTimeout(r, TIMEOUT_S * 1000))]);
+    stopWatch();
+    const seconds = ((lastBound || performance.now()) - started) / 1000;
+    const sorted = latencies.sort((a, b) => a - b);
+    return { label, nodes, pods: PODS, bound: latencies.length, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  } catch (e) {
+    process.stderr.write(`kern up said:\n${kern.output().slice(-3000)}\n`);
+    throw e;
+  } finally {
+    fleet.stop();
+    client.close();
+    await kern.stop();
+    kern.cleanup();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  for (const n of NODE_COUNTS) results.push(await run(`scheduled, ${n} nodes`, n, false));
+  results.push(await run(`baseline: pre-bound, ${NODE_COUNTS[NODE_COUNTS.length - 1]} nodes`, NODE_COUNTS[NODE_COUNTS.length - 1], true));
+  const base = results[results.length - 1];
+  console.log(`\nbench:scheduler — ${PODS} pods (70% plain, 20% node affinity, 10% pod anti-affinity), 4 API clients\n`);
+  printTable([
+    ['run', 'bound', 'pods/s', 'p50 ms', 'p99 ms', 'vs baseline pods/s', 'target'],
+    ...results.map((r) => [
+      r.label, `${r.bound}/${r.pods}`, r.bound / r.seconds, r.p50, r.p99,
+      `${((r.bound / r.seconds) / (base.bound / base.seconds) * 100).toFixed(0)}%`,
+      r === base ? '' : '>= 1000 pods/s, p99 < 1000 ms',
+    ]),
+  ]);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
