@@ -48,6 +48,10 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
   // No real node agent: only hollow nodes take pods.
   writeFileSync(join(home, 'data', 'config.yaml'), 'agent:\n  enabled: false\n');
   const kern = await startKern({ home, timeoutMs: 60_000 });
+  kern.child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`kern up exited unexpectedly (${code ?? signal}):\n${kern.output().slice(-4000)}\n`);
+  });
+  let stopping = false;
   const fleet = new HollowNodeFleet({
     server: kern.server, token: kern.token, count: nodes, prefix: 'hollow', zones: 3,
     capacity: { cpu: '32', memory: '128Gi', pods: '110' }, heartbeatSeconds: 30, reportRunning: !prebound,
@@ -92,6 +96,7 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
   } finally {
     fleet.stop();
     client.close();
+    stopping = true;
     await kern.stop();
     kern.cleanup();
     rmSync(home, { recursive: true, force: true });
@@ -99,6 +104,13 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
 }
 
 async function main(): Promise<void> {
+  // Tearing a run down closes connections with requests still in flight; a
+  // reset then is expected, anything else is a real failure.
+  process.on('uncaughtException', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ECONNRESET') return;
+    console.error(e);
+    process.exit(1);
+  });
   const results: Result[] = [];
   for (const n of NODE_COUNTS) results.push(await run(`scheduled, ${n} nodes`, n, false));
   results.push(await run(`baseline: pre-bound, ${NODE_COUNTS[NODE_COUNTS.length - 1]} nodes`, NODE_COUNTS[NODE_COUNTS.length - 1], true));
