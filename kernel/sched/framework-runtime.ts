@@ -149,11 +149,20 @@ export class FrameworkRuntime {
  * clusters; in big ones a percentage (adaptive like kube-scheduler when 0:
  * 50% minus 1% per 125 nodes, at least 5%), never fewer than 100.
  */
+/** Upper bound of the adaptive sample; set percentageOfNodesToScore to score more. */
+const MAX_ADAPTIVE = 200;
+
 export function numFeasibleNodesToFind(total: number, percentage = 0): number {
   const MIN = 100;
   if (total < MIN || percentage >= 100) return total;
   let pct = percentage;
-  if (pct <= 0) pct = Math.max(5, 50 - Math.floor(total / 125));
+  if (pct <= 0) {
+    // Adaptive, as kube-scheduler (50% falling to 5% with cluster size), but
+    // never more than MAX_ADAPTIVE nodes: scoring dominates a scheduling
+    // cycle, and beyond a few hundred feasible nodes placement barely improves.
+    pct = Math.max(5, 50 - Math.floor(total / 125));
+    return Math.min(total, MAX_ADAPTIVE, Math.max(MIN, Math.floor(total * pct / 100)));
+  }
   return Math.min(total, Math.max(MIN, Math.floor(total * pct / 100)));
 }
 

@@ -48,7 +48,12 @@ export class NodeLifecycleController {
     this.pods.start();
     await Promise.all([this.leases.waitForSync(30_000), this.nodes.waitForSync(30_000), this.pods.waitForSync(30_000)]);
     // a renewed lease should bring the node back without waiting for the next tick
-    this.disposables.push(this.leases.onUpdate(() => this.tick()));
+    // (only for a node marked unreachable: renewals of healthy nodes, thousands
+    // a minute in a big cluster, need no pass over every node)
+    this.disposables.push(this.leases.onUpdate((_old, lease) => {
+      const node = this.nodes.get(undefined, lease.metadata.name);
+      if ((node?.spec?.taints ?? []).some((t) => t.key === TAINT_NODE_UNREACHABLE)) this.tick();
+    }));
     this.timer = setInterval(() => this.tick(), this.periodMs);
     this.timer.unref?.();
   }

@@ -1,4 +1,4 @@
-import { Node, NodeInfo, NodeInfoLister, Pod, controllerKey, isTerminalPod } from '@kern/sdk';
+import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, controllerKey, isTerminalPod } from '@kern/sdk';
 import { NodeInfoImpl } from './node-info';
 
 /**
@@ -14,6 +14,45 @@ export class SchedulerCache implements NodeInfoLister {
   /** Pod keys assumed (bind in flight or not yet observed). */
   private readonly assumed = new Set<string>();
   private listed: NodeInfoImpl[] | undefined;
+  /** `key=value` → pod key → placement: who carries which label. */
+  private readonly byLabel = new Map<string, Map<string, PlacedPod>>();
+  /** Pods declaring required anti-affinity, by pod key. */
+  private readonly antiAffinity = new Map<string, PlacedPod>();
+  /** Pod key → the placement indexed for it, to unindex exactly that. */
+  private readonly indexed = new Map<string, PlacedPod>();
+
+  podsWithLabel(key: string, value: string): Iterable<PlacedPod> {
+    return this.byLabel.get(`${key}=${value}`)?.values() ?? [];
+  }
+
+  podsWithRequiredAntiAffinity(): Iterable<PlacedPod> {
+    return this.antiAffinity.values();
+  }
+
+  private index(key: string, placed: PlacedPod): void {
+    this.unindex(key);
+    this.indexed.set(key, placed);
+    for (const [k, v] of Object.entries(placed.pod.metadata.labels ?? {})) {
+      const pairKey = `${k}=${v}`;
+      let m = this.byLabel.get(pairKey);
+      if (!m) this.byLabel.set(pairKey, (m = new Map()));
+      m.set(key, placed);
+    }
+    if (placed.pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length) this.antiAffinity.set(key, placed);
+  }
+
+  private unindex(key: string): void {
+    const placed = this.indexed.get(key);
+    if (!placed) return;
+    this.indexed.delete(key);
+    for (const [k, v] of Object.entries(placed.pod.metadata.labels ?? {})) {
+      const pairKey = `${k}=${v}`;
+      const m = this.byLabel.get(pairKey);
+      m?.delete(key);
+      if (m?.size === 0) this.byLabel.delete(pairKey);
+    }
+    this.antiAffinity.delete(key);
+  }
 
   list(): readonly NodeInfo[] {
     this.listed ??= [...this.nodes.values()].filter((n) => n.exists).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -91,6 +130,7 @@ export class SchedulerCache implements NodeInfoLister {
     const nodeName = this.podNode.get(key);
     if (nodeName === undefined) return;
     this.podNode.delete(key);
+    this.unindex(key);
     const n = this.nodes.get(nodeName);
     if (!n) return;
     n.removeKey(key);
@@ -107,5 +147,6 @@ export class SchedulerCache implements NodeInfoLister {
     }
     n.addPod(pod);
     this.podNode.set(key, nodeName);
+    this.index(key, { pod, nodeName });
   }
 }

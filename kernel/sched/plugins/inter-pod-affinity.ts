@@ -1,5 +1,5 @@
 import {
-  CycleState, FilterPlugin, NodeInfo, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
+  CycleState, FilterPlugin, LabelSelector, NodeInfo, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
 
 const STATE = 'InterPodAffinity/prefilter';
@@ -13,8 +13,13 @@ export function termMatches(term: PodAffinityTerm, ownerNamespace: string | unde
   const namespaces = term.namespaces?.length ? term.namespaces : [ownerNamespace ?? 'default'];
   if (!namespaces.includes(target.metadata.namespace ?? 'default')) return false;
   if (!term.labelSelector) return false;
-  return matchesLabels(selectorFromSpec(term.labelSelector), target.metadata.labels);
+  let selector = parsedSelectors.get(term.labelSelector);
+  if (!selector) parsedSelectors.set(term.labelSelector, (selector = selectorFromSpec(term.labelSelector)));
+  return matchesLabels(selector, target.metadata.labels);
 }
+
+/** Parsed selectors by the term's selector object (pods are immutable snapshots in the cache). */
+const parsedSelectors = new WeakMap<object, LabelSelector>();
 
 interface PreFilterState {
   /** Domains where an existing pod's required anti-affinity selects the incoming pod. */
@@ -48,25 +53,51 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
       affinityTerms, antiTerms, selfAffinityAllowed: false,
     };
     const ns = pod.metadata.namespace;
+    const nodes = handle.nodes;
     let anyExistingAnti = false;
-    for (const info of handle.nodes.list()) {
-      const labels = info.node.metadata.labels ?? {};
-      for (const existing of info.podsWithAffinity.values()) {
-        for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-          const v = labels[term.topologyKey];
-          if (v !== undefined && termMatches(term, existing.metadata.namespace, pod)) { add(s.existingAnti, pair(term.topologyKey, v)); anyExistingAnti = true; }
+    const visitExisting = (existing: Pod, labels: Record<string, string>) => {
+      for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+        const v = labels[term.topologyKey];
+        if (v !== undefined && termMatches(term, existing.metadata.namespace, pod)) { add(s.existingAnti, pair(term.topologyKey, v)); anyExistingAnti = true; }
+      }
+    };
+    const visitCandidate = (existing: Pod, labels: Record<string, string>) => {
+      affinityTerms.forEach((term, i) => {
+        const v = labels[term.topologyKey];
+        if (v !== undefined && termMatches(term, ns, existing)) add(s.affinity[i], pair(term.topologyKey, v));
+      });
+      antiTerms.forEach((term, i) => {
+        const v = labels[term.topologyKey];
+        if (v !== undefined && termMatches(term, ns, existing)) add(s.anti[i], pair(term.topologyKey, v));
+      });
+    };
+    const labelsOf = (nodeName: string) => nodes.get(nodeName)?.node.metadata.labels ?? (nodes.get(nodeName) ? {} : undefined);
+    const terms = [...affinityTerms, ...antiTerms];
+    // With the cache's indexes an attempt looks only at pods that can match:
+    // those with required anti-affinity, and those carrying a label a term selects.
+    const useIndex = !!nodes.podsWithLabel && !!nodes.podsWithRequiredAntiAffinity
+      && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0);
+    if (useIndex) {
+      for (const { pod: existing, nodeName } of nodes.podsWithRequiredAntiAffinity!()) {
+        const labels = labelsOf(nodeName);
+        if (labels) visitExisting(existing, labels);
+      }
+      const seen = new Set<Pod>();
+      for (const term of terms) {
+        const [k, v] = Object.entries(term.labelSelector!.matchLabels!)[0];
+        for (const { pod: existing, nodeName } of nodes.podsWithLabel!(k, v)) {
+          if (seen.has(existing)) continue;
+          seen.add(existing);
+          const labels = labelsOf(nodeName);
+          if (labels) visitCandidate(existing, labels);
         }
       }
-      if (affinityTerms.length === 0 && antiTerms.length === 0) continue;
-      for (const existing of info.pods.values()) {
-        affinityTerms.forEach((term, i) => {
-          const v = labels[term.topologyKey];
-          if (v !== undefined && termMatches(term, ns, existing)) add(s.affinity[i], pair(term.topologyKey, v));
-        });
-        antiTerms.forEach((term, i) => {
-          const v = labels[term.topologyKey];
-          if (v !== undefined && termMatches(term, ns, existing)) add(s.anti[i], pair(term.topologyKey, v));
-        });
+    } else {
+      for (const info of nodes.list()) {
+        const labels = info.node.metadata.labels ?? {};
+        for (const existing of info.podsWithAffinity.values()) visitExisting(existing, labels);
+        if (terms.length === 0) continue;
+        for (const existing of info.pods.values()) visitCandidate(existing, labels);
       }
     }
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();

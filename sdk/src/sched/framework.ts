@@ -75,10 +75,23 @@ export interface MutableNodeInfo extends NodeInfo {
  * Read access to the scheduler's snapshot of the cluster for one cycle.
  * Valid only during the cycle it was handed out in.
  */
+/** A pod counted on a node, as the indexes of {@link NodeInfoLister} return them. */
+export interface PlacedPod {
+  pod: Pod;
+  nodeName: string;
+}
+
 export interface NodeInfoLister {
   /** Every node (not only the sampled ones). */
   list(): readonly NodeInfo[];
   get(nodeName: string): NodeInfo | undefined;
+  /**
+   * Optional index: the counted pods carrying label `key=value`, so
+   * affinity checks need not scan every pod. Absent = scan `list()`.
+   */
+  podsWithLabel?(key: string, value: string): Iterable<PlacedPod>;
+  /** Optional index: the counted pods that declare required pod anti-affinity. */
+  podsWithRequiredAntiAffinity?(): Iterable<PlacedPod>;
 }
 
 /**
