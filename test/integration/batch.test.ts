@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, KernObject, Pod, silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
+import { bootTestKernel, waitFor } from '../helpers/test-kernel';
 
 jest.setTimeout(120_000);
 
@@ -19,29 +19,9 @@ let kernel: Kernel | undefined;
 
 const sys = () => kernel!.syscalls.handleFor('test', ['*']);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
-      http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: true, nodeName: NODE, backoffInitialMs: 1000 },
-    },
-  });
-  kernel = await Kernel.boot(config, silentLogger);
+  kernel = await bootTestKernel(home, NODE, silentLogger);
 });
 
 afterAll(async () => {

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { RUNTIME_LABELS, silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
 import { createProgram } from '../../kernel/cli/program';
+import { bootTestKernel, waitFor } from '../helpers/test-kernel';
 
 jest.setTimeout(120_000);
 
@@ -45,15 +45,6 @@ async function kern(args: string[], stdin?: NodeJS.ReadableStream): Promise<Resu
   return { code, stdout, stderr };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A root filesystem tarball: a static busybox and /hello.txt, nothing else. */
 function rootfsTar(): string {
@@ -68,15 +59,7 @@ function rootfsTar(): string {
 }
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
-      http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: true, nodeName: NODE },
-    },
-  });
-  kernel = await Kernel.boot(config, silentLogger);
+  kernel = await bootTestKernel(home, NODE, silentLogger);
   await kernel.syscalls.handleFor('test', ['*']).call('state.create', { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
 });
 

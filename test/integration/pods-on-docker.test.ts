@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ExecFrame, KernObject, Pod, RUNTIME_LABELS, silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
 import { Kernel } from '../../kernel/kernel';
+import { bootTestKernel, waitFor } from '../helpers/test-kernel';
 
 jest.setTimeout(120_000);
 
@@ -19,15 +19,7 @@ const home = mkdtempSync(join(tmpdir(), 'kern-pods-'));
 let kernel: Kernel;
 
 async function boot(): Promise<Kernel> {
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
-      http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: true, nodeName: 'test-node', backoffInitialMs: 1000 },
-    },
-  });
-  return Kernel.boot(config, process.env.KERN_TEST_LOG ? consoleLogger() : silentLogger);
+  return bootTestKernel(home, 'test-node', process.env.KERN_TEST_LOG ? consoleLogger() : silentLogger);
 }
 
 const sys = () => kernel.syscalls.handleFor('test', ['*']);
@@ -40,18 +32,6 @@ async function getPod(name: string): Promise<Pod> {
   return (await sys().call('state.get', { kind: 'Pod', namespace: 'default', name })) as Pod;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const running = (name: string) => waitFor(`${name} Running`, async () => { const p = await getPod(name); return p.status?.phase === 'Running' && p; });
 

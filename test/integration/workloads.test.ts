@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deployment, KernObject, Pod, silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
+import { bootTestKernel, waitFor } from '../helpers/test-kernel';
 
 jest.setTimeout(180_000);
 
@@ -19,18 +19,6 @@ let kernel: Kernel;
 
 const sys = () => kernel.syscalls.handleFor('test', ['*']);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const pods = async () => ((await sys().call('state.list', { kind: 'Pod', namespace: 'default', labelSelector: 'app=wl' })).items as Pod[])
   .filter((p) => !p.metadata.deletionTimestamp);
@@ -49,15 +37,7 @@ async function scale(n: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
-      http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: true, nodeName: NODE, backoffInitialMs: 1000 },
-    },
-  });
-  kernel = await Kernel.boot(config, silentLogger);
+  kernel = await bootTestKernel(home, NODE, silentLogger);
 });
 
 afterAll(async () => {
