@@ -1,4 +1,4 @@
-import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, controllerKey, isTerminalPod } from '@kern/sdk';
+import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, controllerKey, isTerminalPod } from '@kern/sdk';
 import { NodeInfoImpl } from './node-info';
 
 /**
@@ -16,8 +16,9 @@ export class SchedulerCache implements NodeInfoLister {
   private listed: NodeInfoImpl[] | undefined;
   /** `key=value` → pod key → placement: who carries which label. */
   private readonly byLabel = new Map<string, Map<string, PlacedPod>>();
-  /** Pods declaring required anti-affinity, by pod key. */
-  private readonly antiAffinity = new Map<string, PlacedPod>();
+  /** Pods whose required anti-affinity / preferred (anti-)affinity terms may select a label. */
+  private readonly antiAffinity = new TermIndex();
+  private readonly preferred = new TermIndex();
   /** Pod key → the placement indexed for it, to unindex exactly that. */
   private readonly indexed = new Map<string, PlacedPod>();
 
@@ -25,8 +26,12 @@ export class SchedulerCache implements NodeInfoLister {
     return this.byLabel.get(`${key}=${value}`)?.values() ?? [];
   }
 
-  podsWithRequiredAntiAffinity(): Iterable<PlacedPod> {
-    return this.antiAffinity.values();
+  podsWithRequiredAntiAffinity(labels?: Record<string, string>): Iterable<PlacedPod> {
+    return this.antiAffinity.candidates(labels);
+  }
+
+  podsWithPreferredAffinity(labels?: Record<string, string>): Iterable<PlacedPod> {
+    return this.preferred.candidates(labels);
   }
 
   private index(key: string, placed: PlacedPod): void {
@@ -38,7 +43,12 @@ export class SchedulerCache implements NodeInfoLister {
       if (!m) this.byLabel.set(pairKey, (m = new Map()));
       m.set(key, placed);
     }
-    if (placed.pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length) this.antiAffinity.set(key, placed);
+    const a = placed.pod.spec?.affinity;
+    this.antiAffinity.add(key, placed, a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []);
+    this.preferred.add(key, placed, [
+      ...(a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+    ].map((w) => w.podAffinityTerm));
   }
 
   private unindex(key: string): void {
@@ -51,7 +61,8 @@ export class SchedulerCache implements NodeInfoLister {
       m?.delete(key);
       if (m?.size === 0) this.byLabel.delete(pairKey);
     }
-    this.antiAffinity.delete(key);
+    this.antiAffinity.remove(key);
+    this.preferred.remove(key);
   }
 
   list(): readonly NodeInfo[] {
@@ -148,5 +159,51 @@ export class SchedulerCache implements NodeInfoLister {
     n.addPod(pod);
     this.podNode.set(key, nodeName);
     this.index(key, { pod, nodeName });
+  }
+}
+
+/**
+ * Pods by the labels their affinity terms select: a term with matchLabels is
+ * filed under its first `key=value`, one without under "any". A pod with
+ * labels L can only be selected by terms filed under a pair of L, or "any".
+ */
+class TermIndex {
+  private readonly byPair = new Map<string, Map<string, PlacedPod>>();
+  private readonly any = new Map<string, PlacedPod>();
+  private readonly all = new Map<string, PlacedPod>();
+  private readonly filed = new Map<string, string[]>();
+
+  add(key: string, placed: PlacedPod, terms: PodAffinityTerm[]): void {
+    if (terms.length === 0) return;
+    const pairs: string[] = [];
+    for (const t of terms) {
+      const first = Object.entries(t.labelSelector?.matchLabels ?? {})[0];
+      if (!first) { this.any.set(key, placed); continue; }
+      const pairKey = `${first[0]}=${first[1]}`;
+      let m = this.byPair.get(pairKey);
+      if (!m) this.byPair.set(pairKey, (m = new Map()));
+      m.set(key, placed);
+      pairs.push(pairKey);
+    }
+    this.filed.set(key, pairs);
+    this.all.set(key, placed);
+  }
+
+  remove(key: string): void {
+    for (const pairKey of this.filed.get(key) ?? []) {
+      const m = this.byPair.get(pairKey);
+      m?.delete(key);
+      if (m?.size === 0) this.byPair.delete(pairKey);
+    }
+    this.filed.delete(key);
+    this.any.delete(key);
+    this.all.delete(key);
+  }
+
+  candidates(labels?: Record<string, string>): Iterable<PlacedPod> {
+    if (!labels) return this.all.values();
+    const out = new Set<PlacedPod>(this.any.values());
+    for (const [k, v] of Object.entries(labels)) for (const p of this.byPair.get(`${k}=${v}`)?.values() ?? []) out.add(p);
+    return out;
   }
 }

@@ -26,7 +26,9 @@ export interface KernProcess {
 export async function startKern(options: { home?: string; nodeName?: string; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<KernProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kern-'));
   const dataDir = join(home, 'data');
-  const child = spawn(process.execPath, [cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', options.nodeName ?? `kern-${process.pid}`, ...(options.extraArgs ?? [])], {
+  // KERN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the kernel of a bench.
+  const nodeArgs = (process.env.KERN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cliPath(), 'up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', options.nodeName ?? `kern-${process.pid}`, ...(options.extraArgs ?? [])], {
     env: { ...process.env, KERN_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

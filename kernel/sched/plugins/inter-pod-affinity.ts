@@ -78,7 +78,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     const useIndex = !!nodes.podsWithLabel && !!nodes.podsWithRequiredAntiAffinity
       && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0);
     if (useIndex) {
-      for (const { pod: existing, nodeName } of nodes.podsWithRequiredAntiAffinity!()) {
+      for (const { pod: existing, nodeName } of nodes.podsWithRequiredAntiAffinity!(pod.metadata.labels ?? {})) {
         const labels = labelsOf(nodeName);
         if (labels) visitExisting(existing, labels);
       }
@@ -133,31 +133,53 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     const preferredAnti = pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
     const weights = new Map<string, number>();
     const ns = pod.metadata.namespace;
+    const nodes = handle.nodes;
     let any = false;
-    for (const info of handle.nodes.list()) {
-      const labels = info.node.metadata.labels ?? {};
-      // symmetric: existing pods' preferred terms that select the incoming pod
-      for (const existing of info.podsWithAffinity.values()) {
-        const a = existing.spec?.affinity;
-        for (const w of a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
-          const v = labels[w.podAffinityTerm.topologyKey];
-          if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
-        }
-        for (const w of a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
-          const v = labels[w.podAffinityTerm.topologyKey];
-          if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
+    // symmetric: existing pods' preferred terms that select the incoming pod
+    const visitExisting = (existing: Pod, labels: Record<string, string>) => {
+      const a = existing.spec?.affinity;
+      for (const w of a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+        const v = labels[w.podAffinityTerm.topologyKey];
+        if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
+      }
+      for (const w of a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+        const v = labels[w.podAffinityTerm.topologyKey];
+        if (v !== undefined && termMatches(w.podAffinityTerm, existing.metadata.namespace, pod)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
+      }
+    };
+    const visitCandidate = (existing: Pod, labels: Record<string, string>) => {
+      for (const w of preferred) {
+        const v = labels[w.podAffinityTerm.topologyKey];
+        if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
+      }
+      for (const w of preferredAnti) {
+        const v = labels[w.podAffinityTerm.topologyKey];
+        if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
+      }
+    };
+    const terms = [...preferred, ...preferredAnti].map((w) => w.podAffinityTerm);
+    const labelsOf = (nodeName: string) => nodes.get(nodeName)?.node.metadata.labels ?? (nodes.get(nodeName) ? {} : undefined);
+    if (nodes.podsWithPreferredAffinity && nodes.podsWithLabel && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0)) {
+      for (const { pod: existing, nodeName } of nodes.podsWithPreferredAffinity(pod.metadata.labels ?? {})) {
+        const labels = labelsOf(nodeName);
+        if (labels) visitExisting(existing, labels);
+      }
+      const seen = new Set<Pod>();
+      for (const term of terms) {
+        const [k, v] = Object.entries(term.labelSelector!.matchLabels!)[0];
+        for (const { pod: existing, nodeName } of nodes.podsWithLabel(k, v)) {
+          if (seen.has(existing)) continue;
+          seen.add(existing);
+          const labels = labelsOf(nodeName);
+          if (labels) visitCandidate(existing, labels);
         }
       }
-      if (preferred.length === 0 && preferredAnti.length === 0) continue;
-      for (const existing of info.pods.values()) {
-        for (const w of preferred) {
-          const v = labels[w.podAffinityTerm.topologyKey];
-          if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), w.weight); any = true; }
-        }
-        for (const w of preferredAnti) {
-          const v = labels[w.podAffinityTerm.topologyKey];
-          if (v !== undefined && termMatches(w.podAffinityTerm, ns, existing)) { add(weights, pair(w.podAffinityTerm.topologyKey, v), -w.weight); any = true; }
-        }
+    } else {
+      for (const info of nodes.list()) {
+        const labels = info.node.metadata.labels ?? {};
+        for (const existing of info.podsWithAffinity.values()) visitExisting(existing, labels);
+        if (terms.length === 0) continue;
+        for (const existing of info.pods.values()) visitCandidate(existing, labels);
       }
     }
     if (!any) return Status.skip();

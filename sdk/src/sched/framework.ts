@@ -90,8 +90,14 @@ export interface NodeInfoLister {
    * affinity checks need not scan every pod. Absent = scan `list()`.
    */
   podsWithLabel?(key: string, value: string): Iterable<PlacedPod>;
-  /** Optional index: the counted pods that declare required pod anti-affinity. */
-  podsWithRequiredAntiAffinity?(): Iterable<PlacedPod>;
+  /**
+   * Optional index: the counted pods that declare required pod
+   * anti-affinity, narrowed to those with a term that may select a pod with
+   * `labels` when given (a superset: callers still check each term).
+   */
+  podsWithRequiredAntiAffinity?(labels?: Record<string, string>): Iterable<PlacedPod>;
+  /** Optional index: like {@link podsWithRequiredAntiAffinity}, for preferred affinity and anti-affinity terms. */
+  podsWithPreferredAffinity?(labels?: Record<string, string>): Iterable<PlacedPod>;
 }
 
 /**

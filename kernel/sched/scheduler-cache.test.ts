@@ -1,0 +1,43 @@
+import { Node, Pod } from '@kern/sdk';
+import { SchedulerCache } from './scheduler-cache';
+
+const node = (name: string): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } });
+const pod = (name: string, nodeName: string, labels: Record<string, string>, affinity?: Pod['spec'] extends infer S ? S extends { affinity?: infer A } ? A : never : never): Pod => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels },
+  spec: { nodeName, containers: [{ name: 'c', image: 'i' }], ...(affinity ? { affinity } : {}) },
+});
+const names = (it: Iterable<{ pod: Pod }>) => [...it].map((p) => p.pod.metadata.name).sort();
+
+describe('SchedulerCache indexes', () => {
+  const cache = new SchedulerCache();
+  cache.setNode(node('n1'));
+  cache.setNode(node('n2'));
+  const anti = (group: string) => ({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: 'kubernetes.io/hostname' }] } });
+  const anyTerm = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' as const }] }, topologyKey: 'kubernetes.io/hostname' }] } };
+  const pref = { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: { labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' } }] } };
+  cache.setPod(pod('a1', 'n1', { group: 'a' }, anti('a')));
+  cache.setPod(pod('b1', 'n2', { group: 'b' }, anti('b')));
+  cache.setPod(pod('x', 'n2', { app: 'web' }, anyTerm));
+  cache.setPod(pod('w', 'n1', { app: 'web' }, pref));
+
+  it('finds pods by label', () => {
+    expect(names(cache.podsWithLabel('group', 'a'))).toEqual(['a1']);
+    expect(names(cache.podsWithLabel('app', 'web'))).toEqual(['w', 'x']);
+  });
+
+  it.each([
+    [{ group: 'a' }, ['a1', 'x']],
+    [{ group: 'c' }, ['x']],
+    [undefined, ['a1', 'b1', 'x']],
+  ])('narrows required anti-affinity owners to those that may select %j', (labels, want) => {
+    expect(names(cache.podsWithRequiredAntiAffinity(labels))).toEqual(want);
+  });
+
+  it('indexes preferred terms and forgets removed pods', () => {
+    expect(names(cache.podsWithPreferredAffinity({ app: 'db' }))).toEqual(['w']);
+    expect(names(cache.podsWithPreferredAffinity({ app: 'other' }))).toEqual([]);
+    cache.removePod('default/a1');
+    expect(names(cache.podsWithLabel('group', 'a'))).toEqual([]);
+    expect(names(cache.podsWithRequiredAntiAffinity({ group: 'a' }))).toEqual(['x']);
+  });
+});
