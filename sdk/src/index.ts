@@ -25,3 +25,4 @@ export * from './controller/work-queue';
 export * from './controller/informer';
 export * from './json-lines';
 export * from './sched';
+export * from './controller/get-if-exists';

@@ -1,5 +1,5 @@
 import {
-  CycleState, FilterPlugin, LabelSelector, NodeInfo, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
+  CycleState, FilterPlugin, LabelSelector, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
 
 const STATE = 'InterPodAffinity/prefilter';
@@ -36,6 +36,46 @@ interface PreFilterState {
 
 const add = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
+type Visit = (existing: Pod, nodeLabels: Record<string, string>) => void;
+
+/**
+ * Calls `visitOwner` for the existing pods whose own terms may select `pod`
+ * (`owners`, narrowed by the pod's labels) and `visitCandidate` for the
+ * existing pods the incoming `terms` may select, each with its node's
+ * labels. With the cache's indexes (and every term keyed by matchLabels) it
+ * looks only at those pods; otherwise it scans every node.
+ */
+function visitRelevantPods(
+  nodes: NodeInfoLister, pod: Pod, terms: PodAffinityTerm[],
+  owners: ((labels: Record<string, string>) => Iterable<PlacedPod>) | undefined,
+  visitOwner: Visit, visitCandidate: Visit,
+): void {
+  const labelsOf = (nodeName: string) => { const n = nodes.get(nodeName); return n ? n.node.metadata.labels ?? {} : undefined; };
+  if (owners && nodes.podsWithLabel && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0)) {
+    for (const { pod: existing, nodeName } of owners(pod.metadata.labels ?? {})) {
+      const labels = labelsOf(nodeName);
+      if (labels) visitOwner(existing, labels);
+    }
+    const seen = new Set<Pod>();
+    for (const term of terms) {
+      const [k, v] = Object.entries(term.labelSelector!.matchLabels!)[0];
+      for (const { pod: existing, nodeName } of nodes.podsWithLabel(k, v)) {
+        if (seen.has(existing)) continue;
+        seen.add(existing);
+        const labels = labelsOf(nodeName);
+        if (labels) visitCandidate(existing, labels);
+      }
+    }
+    return;
+  }
+  for (const info of nodes.list()) {
+    const labels = info.node.metadata.labels ?? {};
+    for (const existing of info.podsWithAffinity.values()) visitOwner(existing, labels);
+    if (terms.length === 0) continue;
+    for (const existing of info.pods.values()) visitCandidate(existing, labels);
+  }
+}
+
 /**
  * Required and preferred pod affinity and anti-affinity over any topology
  * key, including the symmetric rule that existing pods' required
@@ -71,35 +111,8 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
         if (v !== undefined && termMatches(term, ns, existing)) add(s.anti[i], pair(term.topologyKey, v));
       });
     };
-    const labelsOf = (nodeName: string) => nodes.get(nodeName)?.node.metadata.labels ?? (nodes.get(nodeName) ? {} : undefined);
     const terms = [...affinityTerms, ...antiTerms];
-    // With the cache's indexes an attempt looks only at pods that can match:
-    // those with required anti-affinity, and those carrying a label a term selects.
-    const useIndex = !!nodes.podsWithLabel && !!nodes.podsWithRequiredAntiAffinity
-      && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0);
-    if (useIndex) {
-      for (const { pod: existing, nodeName } of nodes.podsWithRequiredAntiAffinity!(pod.metadata.labels ?? {})) {
-        const labels = labelsOf(nodeName);
-        if (labels) visitExisting(existing, labels);
-      }
-      const seen = new Set<Pod>();
-      for (const term of terms) {
-        const [k, v] = Object.entries(term.labelSelector!.matchLabels!)[0];
-        for (const { pod: existing, nodeName } of nodes.podsWithLabel!(k, v)) {
-          if (seen.has(existing)) continue;
-          seen.add(existing);
-          const labels = labelsOf(nodeName);
-          if (labels) visitCandidate(existing, labels);
-        }
-      }
-    } else {
-      for (const info of nodes.list()) {
-        const labels = info.node.metadata.labels ?? {};
-        for (const existing of info.podsWithAffinity.values()) visitExisting(existing, labels);
-        if (terms.length === 0) continue;
-        for (const existing of info.pods.values()) visitCandidate(existing, labels);
-      }
-    }
+    visitRelevantPods(nodes, pod, terms, nodes.podsWithRequiredAntiAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();
     s.selfAffinityAllowed = affinityTerms.length > 0 && s.affinity.every((m) => m.size === 0) && affinityTerms.every((t) => termMatches(t, ns, pod));
     state.write(STATE, s);
@@ -158,30 +171,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
       }
     };
     const terms = [...preferred, ...preferredAnti].map((w) => w.podAffinityTerm);
-    const labelsOf = (nodeName: string) => nodes.get(nodeName)?.node.metadata.labels ?? (nodes.get(nodeName) ? {} : undefined);
-    if (nodes.podsWithPreferredAffinity && nodes.podsWithLabel && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0)) {
-      for (const { pod: existing, nodeName } of nodes.podsWithPreferredAffinity(pod.metadata.labels ?? {})) {
-        const labels = labelsOf(nodeName);
-        if (labels) visitExisting(existing, labels);
-      }
-      const seen = new Set<Pod>();
-      for (const term of terms) {
-        const [k, v] = Object.entries(term.labelSelector!.matchLabels!)[0];
-        for (const { pod: existing, nodeName } of nodes.podsWithLabel(k, v)) {
-          if (seen.has(existing)) continue;
-          seen.add(existing);
-          const labels = labelsOf(nodeName);
-          if (labels) visitCandidate(existing, labels);
-        }
-      }
-    } else {
-      for (const info of nodes.list()) {
-        const labels = info.node.metadata.labels ?? {};
-        for (const existing of info.podsWithAffinity.values()) visitExisting(existing, labels);
-        if (terms.length === 0) continue;
-        for (const existing of info.pods.values()) visitCandidate(existing, labels);
-      }
-    }
+    visitRelevantPods(nodes, pod, terms, nodes.podsWithPreferredAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!any) return Status.skip();
     state.write(SCORE_STATE, weights);
     return Status.success();

@@ -1,6 +1,7 @@
 import {
   CronJob, CronJobStatus, Disposable, Informer, Job, KernObject, Logger, Syscalls, controllerKey,
-  isAlreadyExists, isNotFound, silentLogger, splitControllerKey,
+  isAlreadyExists, isNotFound, silentLogger, splitControllerKey, ownerKeyOf,
+  getIfExists,
 } from '@kern/sdk';
 import { Clock, systemClock } from './clock';
 import { ControllerRunner, SyncResult } from './controller-runner';
@@ -64,8 +65,8 @@ export class CronJobController implements Disposable {
     this.informers.push(cronJobs, jobs);
     const enqueue = (cj: CronJob) => this.runner.enqueue(controllerKey(cj));
     const enqueueOwner = (job: Job) => {
-      const owner = job.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'CronJob');
-      if (owner) this.runner.enqueue(controllerKey({ metadata: { name: owner.name, namespace: job.metadata.namespace } }));
+      const owner = ownerKeyOf(job, 'CronJob');
+      if (owner) this.runner.enqueue(owner);
     };
     this.subscriptions.push(
       cronJobs.onAdd(enqueue),
@@ -92,13 +93,8 @@ export class CronJobController implements Disposable {
    */
   async sync(key: string): Promise<SyncResult> {
     const { namespace, name } = splitControllerKey(key);
-    let cj: CronJob;
-    try {
-      cj = (await this.syscalls.call('state.get', { kind: 'CronJob', namespace, name })) as CronJob;
-    } catch (e) {
-      if (isNotFound(e)) return {};
-      throw e;
-    }
+    const cj = await getIfExists<CronJob>(this.syscalls, { kind: 'CronJob', namespace, name });
+    if (!cj) return {};
     if (cj.metadata.deletionTimestamp || !cj.spec) return {};
     const spec = cj.spec;
     const now = this.clock.now();

@@ -1,6 +1,7 @@
 import {
   Container, Disposable, Informer, Job, JobStatus, KernObject, Logger, Pod, Syscalls, controllerKey,
   isNotFound, silentLogger, splitControllerKey,
+  getIfExists,
 } from '@kern/sdk';
 import { Clock, systemClock } from './clock';
 import { formatIndexes } from './completed-indexes';
@@ -120,13 +121,8 @@ export class JobController implements Disposable {
    */
   async sync(key: string): Promise<SyncResult> {
     const { namespace, name } = splitControllerKey(key);
-    let job: Job;
-    try {
-      job = (await this.syscalls.call('state.get', { kind: 'Job', namespace, name })) as Job;
-    } catch (e) {
-      if (isNotFound(e)) return {};
-      throw e;
-    }
+    const job = await getIfExists<Job>(this.syscalls, { kind: 'Job', namespace, name });
+    if (!job) return {};
     if (job.metadata.deletionTimestamp) return {};
     const spec = job.spec;
     if (!spec?.template) return {};

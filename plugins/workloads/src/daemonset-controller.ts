@@ -1,10 +1,11 @@
 import {
-  DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey, silentLogger,
+  DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey, silentLogger, ownerKeyOf,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
   CONTROLLER_REVISION_HASH_LABEL, Expectations, controllerOf, ignoreNotFound, isActive, isReady, isTerminating, msUntilAvailable,
   podFromTemplate, podKey, resolveIntOrPercent, templateHash,
+  controllerQueue,
 } from './workload-helpers';
 
 /** Taints every DaemonSet pod tolerates, as in Kubernetes: a node agent's own pods must run on a sick or cordoned node. */
@@ -82,18 +83,14 @@ export class DaemonSetController implements Disposable {
     private readonly informers: WorkloadInformers,
     private readonly logger: Logger = silentLogger,
   ) {
-    this.queue = new WorkQueue<string>({
-      baseDelayMs: 20,
-      maxDelayMs: 30_000,
-      onError: (key, err, n) => this.logger.debug({ daemonSet: key, err: (err as Error).message, failures: n }, 'daemonset sync failed'),
-    });
+    this.queue = controllerQueue('daemonSet', this.logger);
   }
 
   start(concurrency = 1): void {
     const { daemonSets, pods, nodes } = this.informers;
     const byPod = (p: Pod) => {
-      const ref = controllerOf(p);
-      if (ref?.kind === 'DaemonSet') this.queue.add(controllerKey({ metadata: { name: ref.name, namespace: p.metadata.namespace } }));
+      const owner = ownerKeyOf(p, 'DaemonSet');
+      if (owner) this.queue.add(owner);
     };
     const all = () => daemonSets.list().forEach((ds) => this.queue.add(controllerKey(ds)));
     this.subscriptions.push(

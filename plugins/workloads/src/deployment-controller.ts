@@ -1,11 +1,12 @@
 import {
   Deployment, DeploymentStatus, Disposable, LabelSelectorSpec, Logger, Pod, ReplicaSet, Syscalls, WorkQueue, WorkloadCondition,
-  controllerKey, isAlreadyExists, silentLogger, splitControllerKey,
+  controllerKey, isAlreadyExists, silentLogger, splitControllerKey, ownerKeyOf,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
   LastWrites, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, bareTemplate, controllerOf, ignoreNotFound, isActive, isReady,
   isTerminating, msUntilAvailable, ownerReference, resolveIntOrPercent, stableStringify, templateHash,
+  controllerQueue,
 } from './workload-helpers';
 
 /** Defaults, as in Kubernetes. */
@@ -48,18 +49,14 @@ export class DeploymentController implements Disposable {
     private readonly informers: WorkloadInformers,
     private readonly logger: Logger = silentLogger,
   ) {
-    this.queue = new WorkQueue<string>({
-      baseDelayMs: 20,
-      maxDelayMs: 30_000,
-      onError: (key, err, n) => this.logger.debug({ deployment: key, err: (err as Error).message, failures: n }, 'deployment sync failed'),
-    });
+    this.queue = controllerQueue('deployment', this.logger);
   }
 
   start(concurrency = 2): void {
     const { deployments, replicaSets, pods } = this.informers;
     const byRs = (rs: ReplicaSet) => {
-      const ref = controllerOf(rs);
-      if (ref?.kind === 'Deployment') this.queue.add(controllerKey({ metadata: { name: ref.name, namespace: rs.metadata.namespace } }));
+      const owner = ownerKeyOf(rs, 'Deployment');
+      if (owner) this.queue.add(owner);
     };
     const byPod = (p: Pod) => {
       const ref = controllerOf(p);

@@ -1,11 +1,12 @@
 import {
   Disposable, Logger, Pod, ReplicaSet, ReplicaSetStatus, Syscalls, WorkQueue, controllerKey, matchesLabels, selectorFromSpec,
-  silentLogger, splitControllerKey,
+  silentLogger, splitControllerKey, ownerKeyOf,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
   Expectations, controllerOf, ignoreNotFound, isActive, isReady, msUntilAvailable, ownerReference, podFromTemplate, podKey,
   isTerminating,
+  controllerQueue,
 } from './workload-helpers';
 
 /** How many pods one reconcile creates or deletes at most (the rest follow in the next pass). */
@@ -28,11 +29,7 @@ export class ReplicaSetController implements Disposable {
     private readonly informers: WorkloadInformers,
     private readonly logger: Logger = silentLogger,
   ) {
-    this.queue = new WorkQueue<string>({
-      baseDelayMs: 20,
-      maxDelayMs: 30_000,
-      onError: (key, err, n) => this.logger.debug({ replicaSet: key, err: (err as Error).message, failures: n }, 'replicaset sync failed'),
-    });
+    this.queue = controllerQueue('replicaSet', this.logger);
   }
 
   start(concurrency = 2): void {
@@ -74,9 +71,9 @@ export class ReplicaSetController implements Disposable {
 
   /** Queues the pod's controller, or, for an orphan, every ReplicaSet that could adopt it. */
   private enqueueFor(p: Pod): void {
-    const ref = controllerOf(p);
-    if (ref) {
-      if (ref.kind === 'ReplicaSet') this.queue.add(controllerKey({ metadata: { name: ref.name, namespace: p.metadata.namespace } }));
+    if (controllerOf(p)) {
+      const owner = ownerKeyOf(p, 'ReplicaSet');
+      if (owner) this.queue.add(owner);
       return;
     }
     for (const rs of this.informers.replicaSets.list({ namespace: p.metadata.namespace ?? '' })) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { KernObject, OwnerReference, Pod, PodTemplateSpec, errors, isNotFound } from '@kern/sdk';
+import { KernObject, Logger, OwnerReference, Pod, PodTemplateSpec, WorkQueue, errors, isNotFound } from '@kern/sdk';
 
 /** Label a Deployment puts on its ReplicaSets and their pods: the hash of the pod template. */
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -234,4 +234,13 @@ export class Expectations {
 
 export function podKey(pod: KernObject): string {
   return `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
+}
+
+/** The work queue every workload controller uses: quick first retry, capped back-off, failures logged at debug. */
+export function controllerQueue(controller: string, logger: Logger): WorkQueue<string> {
+  return new WorkQueue<string>({
+    baseDelayMs: 20,
+    maxDelayMs: 30_000,
+    onError: (key, err, n) => logger.debug({ [controller]: key, err: (err as Error).message, failures: n }, `${controller} sync failed`),
+  });
 }

@@ -14,6 +14,17 @@ export function controllerKey(obj: Pick<KernObject, 'metadata'>): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
+/**
+ * The {@link controllerKey} of the object's controlling owner
+ * (`ownerReferences[].controller`), when that owner is of `kind`; owners
+ * live in the dependent's namespace. Undefined otherwise.
+ */
+export function ownerKeyOf(obj: Pick<KernObject, 'metadata'>, kind: string): string | undefined {
+  const ref = obj.metadata.ownerReferences?.find((r) => r.controller);
+  if (!ref || ref.kind !== kind) return undefined;
+  return controllerKey({ metadata: { name: ref.name, namespace: obj.metadata.namespace } });
+}
+
 /** Splits a {@link controllerKey} back into namespace (absent when cluster-scoped) and name. */
 export function splitControllerKey(key: string): { namespace?: string; name: string } {
   const i = key.indexOf('/');
