@@ -370,13 +370,14 @@ export function describeRuntimeConformance(
     it('two containers of one sandbox reach each other over localhost', async () => {
       if (!info.capabilities.sharedNetworkNamespace) return;
       const sandbox = await newSandbox('netns');
-      const server = await runIn(sandbox, 'server', 'nc -l -p 8080');
+      // The server stays up after the exchange and its log is followed, so the check does not depend
+      // on how quickly an engine flushes the output of a container that has just exited.
+      const server = await runIn(sandbox, 'server', 'nc -l -p 8080; echo server-done; sleep 3600');
       const client = await runIn(sandbox, 'client',
         'for i in $(seq 1 200); do echo hello-from-peer | nc 127.0.0.1 8080 && exit 0; sleep 0.05; done; exit 1');
       const done = await waitForState(client, 'exited');
       expect(done.exitCode).toBe(0);
-      await waitForState(server, 'exited');
-      expect(lines(await logText(server))).toContain('hello-from-peer');
+      if (info.capabilities.logs) await waitForLog(server, 'hello-from-peer');
     }, testTimeout);
 
     // ---- limits ----
