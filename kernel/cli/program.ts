@@ -11,6 +11,7 @@ import { getCommand } from './commands/get-command';
 import { imageCommand } from './commands/image-command';
 import { logsCommand } from './commands/logs-command';
 import { pluginCommand } from './commands/plugin-command';
+import { registryCommand } from './commands/registry-command';
 import { rolloutCommand } from './commands/rollout-command';
 import { runCommand } from './commands/run-command';
 import { scaleCommand } from './commands/scale-command';
@@ -53,7 +54,7 @@ export function createProgram(io: CliIo = { stdout: process.stdout, stderr: proc
     });
   for (const make of [
     upCommand, getCommand, describeCommand, applyCommand, deleteCommand, runCommand, logsCommand, execCommand, imageCommand,
-    pluginCommand, versionCommand, scaleCommand, rolloutCommand, explainScheduleCommand,
+    pluginCommand, versionCommand, scaleCommand, rolloutCommand, explainScheduleCommand, registryCommand,
   ]) {
     program.addCommand(make(run));
   }
