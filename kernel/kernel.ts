@@ -6,9 +6,9 @@ import { container, DependencyContainer } from 'tsyringe';
 import { Disposable, KERNEL_ABI_VERSION, Logger, RuntimeDriver, SchedulerPluginRegistry, StoreDriver, errors } from '@kern/sdk';
 import { hostname } from 'node:os';
 import { registerComputeSyscalls } from './agent/compute-syscalls';
-import { NodeAgent } from './agent/node-agent';
 import { nodeNameFrom } from './agent/node-facts';
 import { DEFAULT_BACKOFF } from './agent/restart-backoff';
+import { RuntimeAgents } from './agent/runtime-agents';
 import { ApiContext } from './api/api-context';
 import { SchedulerPluginSet } from './sched/framework-runtime';
 import { NodeLifecycleController } from './sched/node-lifecycle-controller';
@@ -47,7 +47,7 @@ export class Kernel {
   readonly plugins: PluginManager;
   readonly auth: Authenticator;
   state?: StateService;
-  agent?: NodeAgent;
+  agents?: RuntimeAgents;
   scheduler?: Scheduler;
   /** Scheduling plugins other plugins register (the SchedulerPluginRegistry token). */
   readonly schedulerPlugins = new SchedulerPluginSet();
@@ -158,28 +158,32 @@ export class Kernel {
     this.closers.push(() => lifecycle.stop());
   }
 
-  /** The node agent of this process, when a runtime driver is active. */
+  /**
+   * A node agent per active runtime driver, started now and whenever a
+   * runtime plugin is loaded later (`kern plugin install`); see RuntimeAgents.
+   */
   private async startAgent(): Promise<void> {
     const cfg = this.config.agent;
     if (!cfg.enabled) return;
-    if (!this.drivers.has('runtime', cfg.runtime)) {
-      this.logger.warn('no runtime driver is active, so this machine runs no pods (is Docker running? see `kern plugin list`)');
-      return;
-    }
-    const runtime = this.drivers.get<RuntimeDriver>('runtime', cfg.runtime);
-    const agent = new NodeAgent(this.syscalls.handleFor('kernel:agent', ['state.*']), runtime, {
-      nodeName: cfg.nodeName ?? nodeNameFrom(hostname()),
-      dataDir: join(this.config.dataDir, 'agent'),
+    const nodeName = cfg.nodeName ?? nodeNameFrom(hostname());
+    const agents = new RuntimeAgents(this.syscalls.handleFor('kernel:agent', ['state.*']), this.drivers, {
+      nodeName,
+      dataDir: this.config.dataDir,
+      primaryRuntime: cfg.runtime,
       labels: cfg.labels,
       zone: cfg.zone,
       capacity: cfg.capacity,
       reserved: cfg.reserved,
       ...(cfg.backoffInitialMs ? { backoff: { ...DEFAULT_BACKOFF, initialMs: cfg.backoffInitialMs } } : {}),
     }, this.logger.child({ component: 'agent' }));
-    await agent.start();
-    this.agent = agent;
-    this.closers.push(() => agent.stop());
-    this.track(registerComputeSyscalls(this.syscalls, agent, () => runtime.info()));
+    this.agents = agents;
+    const watching = this.drivers.onChange((kind) => { if (kind === 'runtime') void agents.sync(); });
+    this.closers.push(async () => { watching.dispose(); await agents.stop(); });
+    if (!this.drivers.has('runtime', cfg.runtime)) {
+      this.logger.warn('no runtime driver is active, so this machine runs no pods until one is (is Docker running? see `kern plugin list`)');
+    }
+    await agents.sync();
+    this.track(registerComputeSyscalls(this.syscalls, agents, nodeName));
   }
 
   /**

@@ -79,6 +79,11 @@ export class NodeAgent {
     return this.opts.nodeName;
   }
 
+  /** What the runtime driver says about itself (name, version, capabilities). */
+  runtimeInfo(): Promise<unknown> {
+    return this.runtime.info();
+  }
+
   async start(): Promise<void> {
     await this.registrar.register();
     const enqueue = (p: Pod) => { if (this.mine(p)) this.queue.add(controllerKey(p)); };

@@ -8,6 +8,7 @@ interface Entry { name: string; plugin?: string; driver: unknown }
  */
 export class KernelDriverRegistry implements DriverRegistry {
   private readonly byKind = new Map<string, Entry[]>();
+  private readonly listeners = new Set<(kind: string) => void>();
 
   constructor(private readonly defaults: Partial<Record<DriverKind | string, string>> = {}) {}
 
@@ -17,10 +18,22 @@ export class KernelDriverRegistry implements DriverRegistry {
     const entry: Entry = { name, plugin, driver };
     list.push(entry);
     this.byKind.set(kind, list);
+    this.changed(kind);
     return toDisposable(() => {
       const cur = this.byKind.get(kind) ?? [];
       this.byKind.set(kind, cur.filter((e) => e !== entry));
+      this.changed(kind);
     });
+  }
+
+  /** Calls `listener(kind)` after every registration and unregistration. */
+  onChange(listener: (kind: string) => void): Disposable {
+    this.listeners.add(listener);
+    return toDisposable(() => { this.listeners.delete(listener); });
+  }
+
+  private changed(kind: string): void {
+    for (const listener of this.listeners) listener(kind);
   }
 
   get<T>(kind: string, name?: string): T {

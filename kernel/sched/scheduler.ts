@@ -10,6 +10,7 @@ import { NodeAffinity } from './plugins/node-affinity';
 import { NodeName } from './plugins/node-name';
 import { NodeResourcesBalancedAllocation, NodeResourcesFit, NodeResourcesLeastAllocated } from './plugins/node-resources';
 import { NodeUnschedulable } from './plugins/node-unschedulable';
+import { RuntimeClass } from './plugins/runtime-class';
 import { PodTopologySpread } from './plugins/pod-topology-spread';
 import { TaintToleration } from './plugins/taint-toleration';
 import { SchedulerCache } from './scheduler-cache';
@@ -26,7 +27,7 @@ export interface SchedulerOptions {
 /** The default plugins, in filter order (cheap, unresolvable checks first). */
 export function defaultPlugins(): SchedulingPlugin[] {
   return [
-    new NodeName(), new NodeUnschedulable(), new TaintToleration(), new NodeAffinity(), new NodeResourcesFit(),
+    new NodeName(), new NodeUnschedulable(), new RuntimeClass(), new TaintToleration(), new NodeAffinity(), new NodeResourcesFit(),
     new PodTopologySpread(), new InterPodAffinity(), new NodeResourcesLeastAllocated(), new NodeResourcesBalancedAllocation(),
   ];
 }

@@ -8,6 +8,7 @@ import { NodeName } from './node-name';
 import { NodeResourcesBalancedAllocation, NodeResourcesFit, NodeResourcesLeastAllocated } from './node-resources';
 import { NodeUnschedulable } from './node-unschedulable';
 import { PodTopologySpread } from './pod-topology-spread';
+import { RuntimeClass } from './runtime-class';
 import { TaintToleration } from './taint-toleration';
 
 function node(name: string, o: { labels?: Record<string, string>; cpu?: string; memory?: string; spec?: Node['spec']; ready?: 'True' | 'False' } = {}): Node {
@@ -73,6 +74,12 @@ describe('filter plugins', () => {
     ['NodeResourcesFit cpu and memory', new NodeResourcesFit(), pod('p', {}, undefined, '3', '6Gi'), [node('a'), node('b')], [['a', pod('x', {}, undefined, '2', '4Gi')]],
       { a: `Unschedulable: ${SchedReasons.InsufficientCpu}, ${SchedReasons.InsufficientMemory}`, b: 'Success' }],
     ['NodeResourcesFit ignores terminal pods', new NodeResourcesFit(), pod('p', {}, undefined, '3'), [node('a')], [['a', { ...pod('x', {}, undefined, '2'), status: { phase: 'Succeeded' } }]], { a: 'Success' }],
+    ['RuntimeClass named runtime', new RuntimeClass(), pod('p', { runtimeClassName: 'raw-exec' }),
+      [node('a', { labels: { 'kern.io/runtime': 'docker' } }), node('b', { labels: { 'kern.io/runtime': 'raw-exec', 'kern.io/runtime-dedicated': 'true' } }), node('c')], [],
+      { a: `${U}: ${SchedReasons.RuntimeClassMismatch}`, b: 'Success', c: `${U}: ${SchedReasons.RuntimeClassMismatch}` }],
+    ['RuntimeClass default keeps off dedicated nodes', new RuntimeClass(), pod('p'),
+      [node('a', { labels: { 'kern.io/runtime': 'docker' } }), node('b', { labels: { 'kern.io/runtime': 'raw-exec', 'kern.io/runtime-dedicated': 'true' } }), node('c')], [],
+      { a: 'Success', b: `${U}: ${SchedReasons.RuntimeClassMismatch}`, c: 'Success' }],
     ['nodeSelector', new NodeAffinity(), pod('p', { nodeSelector: { disk: 'ssd' } }), [node('a', { labels: { disk: 'ssd' } }), node('b')], [], { a: 'Success', b: `${U}: ${SchedReasons.NodeSelectorMismatch}` }],
     ...(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const).map((op): [string, SchedulingPlugin, Pod, Node[], [string, Pod][], Record<string, string>] => {
       const values = op === 'Gt' ? ['4'] : op === 'Lt' ? ['8'] : op === 'In' || op === 'NotIn' ? ['6'] : undefined;

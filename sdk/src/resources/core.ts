@@ -197,6 +197,8 @@ export interface PodSpec {
   preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
   topologySpreadConstraints?: TopologySpreadConstraint[];
   schedulerName?: string;
+  /** The runtime driver that runs this pod (e.g. "raw-exec"); absent = each node's default runtime. */
+  runtimeClassName?: string;
   hostname?: string;
   subdomain?: string;
 }

@@ -20,9 +20,18 @@ export const SchedReasons = {
   TopologySpreadMissingLabel: "didn't match pod topology spread constraints (missing required label)",
   NoPreemptionVictims: 'preemption: no lower-priority pods to evict would make room',
   NodeNotFound: 'node not found',
+  RuntimeClassMismatch: "didn't run the pod's runtime class",
 } as const;
 
 export type SchedReason = (typeof SchedReasons)[keyof typeof SchedReasons];
+
+/**
+ * Node labels naming the runtime driver a node's agent uses. A node whose
+ * agent runs a runtime other than the kernel's default is dedicated: it takes
+ * only pods whose `spec.runtimeClassName` names that runtime.
+ */
+export const NODE_RUNTIME_LABEL = 'kern.io/runtime';
+export const NODE_RUNTIME_DEDICATED_LABEL = 'kern.io/runtime-dedicated';
 
 /** Pod condition reason for a pod no node can take (as Kubernetes). */
 export const REASON_UNSCHEDULABLE = 'Unschedulable';
