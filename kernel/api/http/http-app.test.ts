@@ -1,9 +1,15 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { errors } from '@kern/sdk';
+import { join } from 'node:path';
+import { container } from 'tsyringe';
+import { KERNEL_ABI_VERSION, errors, silentLogger } from '@kern/sdk';
 import {
   ApiTestContext, HttpTestClient, createApiTestContext,
 } from '../../../test/helpers/api-test-context';
+import { KernelDriverRegistry } from '../../drivers/driver-registry';
+import { PluginManager } from '../../plugins/plugin-manager';
+import { SyscallTable } from '../../syscalls/syscall-table';
+import { ApiContext } from '../api-context';
 import { createHttpApp } from './http-app';
 import { RunningHttpServer, startHttpServer } from './http-server';
 
@@ -450,6 +456,86 @@ describe('createHttpApp', () => {
       await new Promise((r) => server.close(r));
       await t.cleanup();
     }
+  });
+});
+
+describe('plugin load and unload', () => {
+  const FIXTURES = join(__dirname, '../../../test/fixtures/plugins');
+  let t: ApiTestContext;
+  let server: RunningHttpServer;
+  let client: HttpTestClient;
+  let manager: PluginManager;
+
+  beforeEach(async () => {
+    (globalThis as { __kernPluginLog?: string[] }).__kernPluginLog = [];
+    t = await createApiTestContext();
+    manager = new PluginManager({
+      root: container.createChildContainer(), drivers: new KernelDriverRegistry(), syscalls: new SyscallTable(), logger: silentLogger,
+      dataDir: t.dataDir, kernelVersion: KERNEL_ABI_VERSION, pluginConfig: {},
+    });
+    (t.api as { plugins: ApiContext['plugins'] }).plugins = manager;
+    server = await startHttpServer(t.api, { host: '127.0.0.1', port: 0 });
+    client = new HttpTestClient(`http://127.0.0.1:${server.address.port}`, t.adminToken);
+  });
+
+  afterEach(async () => {
+    await manager.deactivateAll();
+    await server.close();
+    await t.cleanup();
+  });
+
+  it('loads a package directory (201, the plugin) and unloads it by id', async () => {
+    const loaded = await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'alpha') });
+    expect(loaded.status).toBe(201);
+    expect(loaded.json).toEqual(expect.objectContaining({ id: 'alpha', version: '1.0.0', state: 'active', builtin: false }));
+    expect((await client.get('/v1/plugins')).json.items).toEqual([expect.objectContaining({ id: 'alpha', state: 'active' })]);
+
+    const gone = await client.delete('/v1/plugins/alpha');
+    expect(gone.status).toBe(200);
+    expect(gone.json).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: 'alpha', kind: 'plugins' } });
+    expect((await client.get('/v1/plugins')).json.items).toEqual([]);
+  });
+
+  it('reports the plugin manager\'s refusals as Status replies', async () => {
+    const early = await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'hot') });
+    expect(early.status).toBe(412);
+    expect(early.json).toEqual(expect.objectContaining({ code: 412, kernCode: 'KERN_ERR_PLUGIN_DEPENDENCY_INACTIVE', field: 'kern.requires.alpha' }));
+    expect((await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'alpha') })).status).toBe(201);
+    expect((await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'hot') })).status).toBe(201);
+
+    const twice = await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'alpha') });
+    expect(twice.status).toBe(409);
+    const required = await client.delete('/v1/plugins/alpha');
+    expect(required.status).toBe(412);
+    expect(required.json.message).toBe('plugin alpha is required by hot, which is active; unload it first');
+    const unknown = await client.delete('/v1/plugins/nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.kernCode).toBe('KERN_ERR_PLUGIN_NOT_FOUND');
+    const broken = await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'broken') });
+    expect(broken.status).toBeGreaterThanOrEqual(400);
+    expect(broken.json.kind).toBe('Status');
+  });
+
+  it.each<[string, unknown, number, string]>([
+    ['no body', undefined, 400, 'body'],
+    ['no dir', {}, 422, 'dir'],
+    ['a relative dir', { dir: 'plugins/alpha' }, 422, 'dir'],
+    ['a dir that is not a string', { dir: 7 }, 422, 'dir'],
+  ])('refuses a load request with %s, naming the field', async (_what, body, status, field) => {
+    const res = await client.request('POST', '/v1/plugins/load', body === undefined ? {} : { body });
+    expect(res.status).toBe(status);
+    expect(res.json).toEqual(expect.objectContaining({ kind: 'Status', field }));
+  });
+
+  it('requires the admin token', async () => {
+    expect((await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'alpha') }, { token: null })).status).toBe(401);
+    expect((await client.delete('/v1/plugins/alpha', { token: 'nope' })).status).toBe(401);
+    const agent = t.auth.issue({ name: 'node:n1', allowed: ['state.*'] });
+    const limited = await client.post('/v1/plugins/load', { dir: join(FIXTURES, 'alpha') }, { token: agent });
+    expect(limited.status).toBe(403);
+    expect(limited.json.message).toBe('node:n1 may not load or unload plugins; use the admin token (kern writes it to ~/.kern/config.json)');
+    expect((await client.delete('/v1/plugins/alpha', { token: agent })).status).toBe(403);
+    expect(manager.list()).toEqual([]);
   });
 });
 

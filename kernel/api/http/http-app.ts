@@ -1,6 +1,7 @@
+import { isAbsolute } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { KERNEL_ABI_VERSION, WatchArgs } from '@kern/sdk';
+import { KERNEL_ABI_VERSION, WatchArgs, errors } from '@kern/sdk';
 import { ApiContext } from '../api-context';
 import { Caller } from '../../syscalls/syscall-table';
 import { parseBody, readBody, requireObject } from './body';
@@ -15,7 +16,8 @@ import { StreamTracker } from './watch-stream';
 /**
  * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
  * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
- * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins`, `/v1/kinds` and
+ * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins` (list, `POST
+ * /v1/plugins/load`, `DELETE /v1/plugins/{id}`), `/v1/kinds` and
  * `/v1/images/import`.
  * Every failure is a `kind: Status` JSON object.
  */
@@ -140,6 +142,25 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   // Streamed to the runtime, so not bound by bodyLimitBytes (see image-import.ts).
   router.post('/v1/images/import', (c) => importImage(c, api));
   router.get('/v1/plugins', (c) => { c.body = { items: api.plugins.list() }; });
+  // Hot load and unload (kern plugin install|upgrade|remove). Loading runs the
+  // package's code in the kernel, so tokens limited to some syscalls (node
+  // agents) may not: only the admin token.
+  const requireAdmin = (c: KernContext) => {
+    if (c.state.caller.allowed) throw errors.forbidden(`${c.state.caller.principal} may not load or unload plugins; use the admin token (kern writes it to ~/.kern/config.json)`);
+  };
+  router.post('/v1/plugins/load', async (c) => {
+    requireAdmin(c);
+    const parsed = parseBody(await readBody(c.req, api.bodyLimitBytes), c.get('Content-Type'));
+    const { dir } = requireObject(parsed, 'plugin load request');
+    if (typeof dir !== 'string' || dir === '') throw errors.invalid('dir', 'the plugin package directory is required, e.g. {"dir": "/var/lib/kern/plugins-installed/web"}');
+    if (!isAbsolute(dir)) throw errors.invalid('dir', `"${dir}" must be an absolute path: the kernel does not share the client's working directory`);
+    sendJson(c, 201, await api.plugins.load(dir));
+  });
+  router.delete('/v1/plugins/:id', async (c) => {
+    requireAdmin(c);
+    await api.plugins.unload(c.params.id);
+    sendJson(c, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: c.params.id, kind: 'plugins' } });
+  });
   router.get('/v1/kinds', (c) => { c.body = { items: api.kinds.list() }; });
 
   app.use(router.routes());
