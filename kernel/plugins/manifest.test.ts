@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isInvalid, isNotFound, KernelError } from '@kern/sdk';
-import { abiCompatible, abiMismatch, checkManifest, readManifest, validateManifest } from './manifest';
+import { abiCompatible, abiMismatch, checkManifest, isOutOfProcess, readManifest, validateManifest } from './manifest';
 
 const FILE = 'plugins/foo/package.json';
 
@@ -30,6 +30,16 @@ describe('manifest validation', () => {
     expect(m.requires).toEqual({ bar: '^2.1.0' });
     expect(m.syscalls).toEqual(['state.*', 'state.get', '*']);
     expect(m.command).toEqual(['./driver', '--socket']);
+  });
+
+  it('runs a package with both main and kern.command out of process', () => {
+    const withCommand = validateManifest(pkg(kern({ command: ['node', 'dist/main.js'], provides: [{ kind: 'runtime', name: 'raw' }] })), FILE);
+    expect(withCommand).toMatchObject({ entry: 'dist/index.js', command: ['node', 'dist/main.js'] });
+    expect(isOutOfProcess(withCommand)).toBe(true);
+    expect(isOutOfProcess(validateManifest(pkg(kern()), FILE))).toBe(false);
+    // An absolute program is the author's choice (an interpreter, say).
+    expect(validateManifest(pkg(kern({ command: ['/usr/bin/python3', 'driver.py'], provides: [{ kind: 'volume', name: 'v' }] })), FILE).command)
+      .toEqual(['/usr/bin/python3', 'driver.py']);
   });
 
   it('validates the real store-sqlite manifest', () => {
@@ -70,6 +80,13 @@ describe('manifest validation', () => {
     ['entry escaping', pkg(kern({ entry: 'lib/../../x.js' })), 'kern.entry', 'kern.entry: "lib/../../x.js" must be a path inside the package'],
     ['command empty', pkg(kern({ command: [] })), 'kern.command', 'kern.command: must be a non-empty list'],
     ['command not strings', pkg(kern({ command: ['driver', 3] })), 'kern.command', 'kern.command: must be a non-empty list'],
+    ['command without provides', pkg(kern({ command: ['node', 'main.js'] })), 'kern.provides', 'kern.provides: is required for an out-of-process driver (kern.command)'],
+    ['command providing two drivers', pkg(kern({ command: ['./driver'], provides: [{ kind: 'runtime', name: 'a' }, { kind: 'volume', name: 'b' }] })),
+      'kern.provides', 'kern.provides: an out-of-process driver (kern.command) provides exactly one driver'],
+    ['command providing no driver kind', pkg(kern({ command: ['./driver'], provides: [{ kind: 'scheduler', name: 'a' }] })),
+      'kern.provides', 'with kind one of store, runtime, network, volume, objectstore'],
+    ['command program outside the package', pkg(kern({ command: ['../other/driver'], provides: [{ kind: 'runtime', name: 'a' }] })),
+      'kern.command[0]', 'kern.command[0]: "../other/driver" must be a path inside the package'],
     ['config not an object', pkg(kern({ config: 'x' })), 'kern.config', 'kern.config: must be an object'],
     ['unknown field (typo)', pkg(kern({ require: { bar: '^1.0.0' } })), 'kern.require', 'kern.require: unknown field'],
   ])('%s', (_name, json, field, message) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import * as semver from 'semver';
-import { KernelError, PluginManifest } from '@kern/sdk';
+import { DRIVER_KINDS, KernelError, PluginManifest } from '@kern/sdk';
 
 /** One thing wrong with a manifest, named by its field path (`kern.requires.foo`). */
 export interface ManifestProblem {
@@ -165,6 +165,18 @@ export function checkManifest(pkg: unknown): { manifest?: PluginManifest; proble
   if (kern.command !== undefined) {
     if (!Array.isArray(kern.command) || kern.command.length === 0 || !kern.command.every((c) => typeof c === 'string' && c !== '')) {
       bad('kern.command', 'must be a non-empty list of non-empty strings (program and arguments)');
+    } else {
+      const program = kern.command[0] as string;
+      if (program.includes('/') && !isAbsolute(program)) checkInside('kern.command[0]', program, bad);
+      // One process serves one driver: the handshake names it, and it must be this one.
+      const drivers = provides.filter((p) => (DRIVER_KINDS as readonly string[]).includes(p.kind));
+      // Entries already found bad are reported as such.
+      const allValid = Array.isArray(kern.provides) && provides.length === kern.provides.length;
+      if (allValid && (drivers.length !== 1 || provides.length !== 1)) {
+        bad('kern.provides', `an out-of-process driver (kern.command) provides exactly one driver, e.g. [{ "kind": "runtime", "name": "my-runtime" }] with kind one of ${DRIVER_KINDS.join(', ')}`);
+      } else if (kern.provides === undefined) {
+        bad('kern.provides', 'is required for an out-of-process driver (kern.command): the one driver it provides, e.g. [{ "kind": "runtime", "name": "my-runtime" }]');
+      }
     }
   }
   if (kern.config !== undefined && !isObject(kern.config)) bad('kern.config', 'must be an object');
@@ -185,6 +197,15 @@ export function checkManifest(pkg: unknown): { manifest?: PluginManifest; proble
     ...(kern.config !== undefined ? { config: kern.config as Record<string, unknown> } : {}),
   };
   return { manifest, problems };
+}
+
+/**
+ * True for a plugin that runs as its own process (`kern.command`). The
+ * command wins over `kern.entry` and `main`, which such a package may keep
+ * for in-process tests.
+ */
+export function isOutOfProcess(manifest: PluginManifest): boolean {
+  return manifest.command !== undefined;
 }
 
 /** True when the kernel's ABI version satisfies the plugin's `kern.kernelAbi`. */

@@ -7,6 +7,10 @@ import {
 } from '@kern/sdk';
 import { KernelDriverRegistry } from '../drivers/driver-registry';
 import { SyscallTable } from '../syscalls/syscall-table';
+import { isOutOfProcess } from './manifest';
+import { resolveCommand } from './out-of-process/driver-command';
+import { SupervisorOptions, SupervisorStatus } from './out-of-process/driver-supervisor';
+import { outOfProcessPlugin } from './out-of-process/out-of-process-plugin';
 
 /** Default for {@link PluginHostOptions.activationTimeoutMs}: 10 s. */
 export const DEFAULT_ACTIVATION_TIMEOUT_MS = 10_000;
@@ -23,12 +27,19 @@ export interface PluginHostOptions {
   dataDir: string;
   /** How long `activate` (and `deactivate`) may take; default 10 000 ms. */
   activationTimeoutMs?: number;
+  /**
+   * Supervision of out-of-process drivers (health checks, back-off); the
+   * defaults of DEFAULT_SUPERVISOR_OPTIONS, except that the handshake must
+   * come 2 s before the activation timeout.
+   */
+  outOfProcess?: Partial<SupervisorOptions>;
 }
 
 /** A running plugin: what {@link deactivatePlugin} needs to take it down. */
 export interface ActivePlugin {
   readonly id: string;
   readonly dir: string;
+  /** The entry module; for an out-of-process plugin, its command line. */
   readonly entryPath: string;
   readonly definition: PluginDefinition;
   readonly context: PluginContext;
@@ -37,7 +48,17 @@ export interface ActivePlugin {
   readonly driverRegistrations: Disposable[];
   /** Set once deactivation starts; the drivers view refuses new registrations after that. */
   closed: boolean;
+  /** For an out-of-process plugin: its driver process (state, pid, restarts). */
+  readonly driverProcess?: () => SupervisorStatus | undefined;
 }
+
+/**
+ * How a plugin runs: its entry module loaded into the kernel, or its
+ * `kern.command` started as a driver process (the command wins).
+ */
+export type PluginEntry =
+  | { mode: 'in-process'; path: string }
+  | { mode: 'out-of-process'; file: string; args: string[] };
 
 // Under jest (or ts-node) the kernel runs from its .ts sources; plugins in
 // this repo then load from theirs too, so tests need no prior build.
@@ -48,12 +69,19 @@ const RUNNING_FROM_SOURCE = __filename.endsWith('.ts');
  * and context, and runs `activate` under the timeout. On failure everything
  * made so far is undone and the error (DeadlineExceeded for a timeout) is
  * thrown; `deactivate` is not called for a plugin that never activated.
+ * An out-of-process plugin (`kern.command`) gets the same context; its
+ * `activate` starts and supervises the driver process and registers a proxy
+ * (see outOfProcessPlugin), and its subscriptions stop it again.
  */
 export async function activatePlugin(manifest: PluginManifest, dir: string, config: Record<string, unknown>, opts: PluginHostOptions): Promise<ActivePlugin> {
   const id = manifest.id;
   const timeoutMs = opts.activationTimeoutMs ?? DEFAULT_ACTIVATION_TIMEOUT_MS;
-  const entryPath = resolveEntry(manifest, dir);
-  const definition = loadDefinition(entryPath, manifest);
+  const entry = resolveEntry(manifest, dir);
+  const outOfProcess = entry.mode === 'out-of-process'
+    ? outOfProcessPlugin(manifest, dir, { syscalls: opts.syscalls, supervisor: { startTimeoutMs: Math.max(1000, timeoutMs - 2000), ...opts.outOfProcess } })
+    : undefined;
+  const entryPath = entry.mode === 'in-process' ? entry.path : [entry.file, ...entry.args].join(' ');
+  const definition = outOfProcess?.definition ?? loadDefinition(entryPath, manifest);
 
   const dataDir = join(opts.dataDir, 'plugins', id);
   mkdirSync(dataDir, { recursive: true });
@@ -79,7 +107,10 @@ export async function activatePlugin(manifest: PluginManifest, dir: string, conf
   const context: PluginContext = {
     manifest, container, config, dataDir, logger, syscalls, drivers, subscriptions: [],
   };
-  active = { id, dir, entryPath, definition, context, container, driverRegistrations, closed: false };
+  active = {
+    id, dir, entryPath, definition, context, container, driverRegistrations, closed: false,
+    ...(outOfProcess ? { driverProcess: outOfProcess.status } : {}),
+  };
 
   container.register(PluginContext as symbol, { useValue: context });
   container.register(PluginConfig as symbol, { useValue: config });
@@ -141,14 +172,18 @@ export async function deactivatePlugin(active: ActivePlugin, opts: Pick<PluginHo
 }
 
 /**
- * The entry module's absolute path: `kern.entry`, else package.json `main`,
- * else `index.js`. When the kernel runs from source and the entry is a
- * build output (`dist/x.js`) whose source (`src/x.ts`) exists, the source.
+ * How the plugin runs. With `kern.command`, out of process: that program
+ * and its arguments (see resolveCommand). Otherwise the entry module's
+ * absolute path: `kern.entry`, else package.json `main`, else `index.js`;
+ * when the kernel runs from source and the entry is a build output
+ * (`dist/x.js`) whose source (`src/x.ts`) exists, the source.
  */
-export function resolveEntry(manifest: PluginManifest, dir: string): string {
-  if (!manifest.entry && manifest.command) {
-    throw new KernelError('NotImplemented', `plugin ${manifest.id} is an out-of-process driver (kern.command) and those cannot be started yet`, { field: 'kern.command' });
-  }
+export function resolveEntry(manifest: PluginManifest, dir: string): PluginEntry {
+  if (isOutOfProcess(manifest)) return { mode: 'out-of-process', ...resolveCommand(manifest.command!, dir) };
+  return { mode: 'in-process', path: resolveEntryModule(manifest, dir) };
+}
+
+function resolveEntryModule(manifest: PluginManifest, dir: string): string {
   const entry = manifest.entry ?? 'index.js';
   const abs = resolve(dir, entry);
   if (RUNNING_FROM_SOURCE) {

@@ -26,3 +26,4 @@ export * from './controller/informer';
 export * from './json-lines';
 export * from './sched';
 export * from './controller/get-if-exists';
+export * from './oop';

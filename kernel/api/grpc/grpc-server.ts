@@ -1,7 +1,7 @@
+import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { SyscallWatch, WatchArgs, WatchEvent, errors } from '@kern/sdk';
+import { SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors } from '@kern/sdk';
 import { ApiContext } from '../api-context';
-import { Caller } from '../../syscalls/syscall-table';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
 import {
@@ -21,7 +21,21 @@ export interface GrpcServerOptions {
   port: number;
 }
 
+/**
+ * The Kernel service on a unix socket for one caller: no tokens, every call
+ * goes through `syscalls` (say, a plugin's handle limited to its manifest),
+ * and the socket file (mode 0600) is the credential.
+ */
+export interface UnixSocketGrpcServerOptions {
+  socketPath: string;
+  syscalls: Syscalls;
+}
+
+/** What the Kernel service needs of the kernel; the TCP API passes its whole ApiContext. */
+export type KernelServiceContext = Pick<ApiContext, 'syscalls' | 'logger' | 'version'> & Partial<Pick<ApiContext, 'metrics'>>;
+
 export interface RunningGrpcServer {
+  /** The TCP port; 0 on a unix socket. */
   port: number;
   /** Ends open watches and streams, lets calls in flight finish (briefly), then stops. */
   close(): Promise<void>;
@@ -34,6 +48,26 @@ const CLOSE_GRACE_MS = 1000;
 const MAX_BUFFERED_EVENTS = 10_000;
 
 export async function startGrpcServer(api: ApiContext, options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  // The bearer token picks the principal; '*' allows every syscall, as an absent list does.
+  const syscallsOf = (metadata: grpc.Metadata): Syscalls => {
+    const header = metadata.get('authorization')[0];
+    const principal = api.auth.authenticate(typeof header === 'string' ? header : undefined);
+    return api.syscalls.handleFor(principal.name, principal.allowed ?? ['*']);
+  };
+  const address = grpcAddress(options.host, options.port);
+  return serveKernel(api, syscallsOf, address, () => undefined);
+}
+
+/** Serves the Kernel service on a unix socket (replacing a stale file there) for the one caller behind `options.syscalls`. */
+export async function startUnixSocketGrpcServer(ctx: KernelServiceContext, options: UnixSocketGrpcServerOptions): Promise<RunningGrpcServer> {
+  rmSync(options.socketPath, { force: true });
+  const running = await serveKernel(ctx, () => options.syscalls, `unix:${options.socketPath}`, () => chmodSync(options.socketPath, 0o600));
+  return { port: 0, close: () => running.close().finally(() => rmSync(options.socketPath, { force: true })) };
+}
+
+async function serveKernel(
+  api: KernelServiceContext, syscallsOf: (metadata: grpc.Metadata) => Syscalls, address: string, afterBind: () => void,
+): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
   /** Stop functions of open Watch and Stream calls, run when the server closes. */
   const watches = new Set<() => void>();
@@ -45,20 +79,20 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
     return { code: wire.grpc, details: JSON.stringify(wire.status), metadata };
   };
 
-  const callerOf = (metadata: grpc.Metadata): Caller => {
-    const header = metadata.get('authorization')[0];
-    const principal = api.auth.authenticate(typeof header === 'string' ? header : undefined);
-    return { principal: principal.name, ...(principal.allowed ? { allowed: principal.allowed } : {}) };
-  };
+  // Syscalls' typed signatures cover the sdk's names; the wire carries any name.
+  const callThrough = (syscalls: Syscalls, name: string, args: unknown) =>
+    (syscalls.call as (n: string, a: unknown) => Promise<unknown>)(name, args);
+  const streamThrough = (syscalls: Syscalls, name: string, args: unknown) =>
+    (syscalls.stream as (n: string, a: unknown) => Promise<AsyncIterable<unknown>>)(name, args);
 
   const handlers: grpc.UntypedServiceImplementation = {
     Call: (call: grpc.ServerUnaryCall<CallRequest, CallReply>, callback: grpc.sendUnaryData<CallReply>) => {
       (async () => {
-        const caller = callerOf(call.metadata);
+        const syscalls = syscallsOf(call.metadata);
         const { name, argsJson } = call.request;
         if (name === 'state.watch') throw errors.invalid('name', 'state.watch streams: use the Watch rpc');
         const args = parseArgs(argsJson);
-        const result = await api.syscalls.dispatch(name, args, caller);
+        const result = await callThrough(syscalls, name, args);
         return { resultJson: JSON.stringify(result === undefined ? null : result) };
       })().then((reply) => callback(null, reply), (e) => callback(serviceError(e)));
     },
@@ -79,7 +113,7 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
       call.on('cancelled', () => finish());
       call.on('error', () => finish());
       try {
-        const caller = callerOf(call.metadata);
+        const syscalls = syscallsOf(call.metadata);
         const r = call.request;
         const args: WatchArgs = {
           ...(r.kind ? { kind: r.kind } : {}),
@@ -88,14 +122,14 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
           ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}),
         };
         watches.add(stopForShutdown);
-        handle = api.syscalls.watch(args, (e: WatchEvent) => {
+        handle = syscalls.watch(args, (e: WatchEvent) => {
           if (done) return;
           call.write({ type: e.type, objectJson: JSON.stringify(e.object), resourceVersion: e.object?.metadata?.resourceVersion ?? '' });
           if (call.writableLength > MAX_BUFFERED_EVENTS) {
             finish(errors.unavailable('the watch client reads too slowly: watch again from the last resourceVersion it saw'));
           }
-        }, (err) => finish(err), caller);
-        api.metrics.watchers.inc({ api: 'grpc' });
+        }, (err) => finish(err));
+        api.metrics?.watchers.inc({ api: 'grpc' });
         if (done) handle.stop();
       } catch (e) {
         finish(e);
@@ -126,10 +160,10 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
       call.on('error', () => finish());
       watches.add(stopForShutdown);
       (async () => {
-        const caller = callerOf(call.metadata);
+        const syscalls = syscallsOf(call.metadata);
         const { name, argsJson } = call.request;
         if (name === 'state.watch') throw errors.invalid('name', 'state.watch streams through the Watch rpc');
-        const chunks = await api.syscalls.stream(name, parseArgs(argsJson), caller);
+        const chunks = await streamThrough(syscalls, name, parseArgs(argsJson));
         iterator = chunks[Symbol.asyncIterator]();
         if (done) {
           // Cancelled while the syscall started: finish() ran without an iterator to stop.
@@ -155,7 +189,7 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
 
     ListSyscalls: (_call: grpc.ServerUnaryCall<Empty, SyscallList>, callback: grpc.sendUnaryData<SyscallList>) => {
       try {
-        callerOf(_call.metadata);
+        syscallsOf(_call.metadata);
         callback(null, { syscalls: api.syscalls.names() });
       } catch (e) {
         callback(serviceError(e));
@@ -164,8 +198,8 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
 
     Version: (_call: grpc.ServerUnaryCall<Empty, VersionInfoMessage>, callback: grpc.sendUnaryData<VersionInfoMessage>) => {
       try {
-        callerOf(_call.metadata);
-        const v = versionInfo(api);
+        syscallsOf(_call.metadata);
+        const v = versionInfo(api as ApiContext); // reads only api.version
         callback(null, { gitVersion: v.gitVersion, major: v.major, minor: v.minor, platform: v.platform, kernAbi: v.kernAbi });
       } catch (e) {
         callback(serviceError(e));
@@ -175,11 +209,12 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
 
   server.addService(kernelService().service, handlers);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(grpcAddress(options.host, options.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(errors.unavailable(`cannot listen for gRPC on ${grpcAddress(options.host, options.port)}: ${err.message}`, { cause: err }));
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(errors.unavailable(`cannot listen for gRPC on ${address}: ${err.message}`, { cause: err }));
       else resolve(bound);
     });
   });
+  afterBind();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,0 +1,99 @@
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DriverIdentity, KernelError, Logger, PluginDefinition, PluginManifest, RuntimeDriverProxy, createUnaryDriverProxy, toDisposable,
+} from '@kern/sdk';
+import { startUnixSocketGrpcServer } from '../../api/grpc/grpc-server';
+import { SyscallTable } from '../../syscalls/syscall-table';
+import { KERN_ABI, KERN_VERSION } from '../../version';
+import { driverCommand } from './driver-command';
+import { DriverSupervisor, SupervisorOptions, SupervisorStatus } from './driver-supervisor';
+
+/** The socket files of one out-of-process plugin, in its data dir. */
+export const DRIVER_SOCKET = 'driver.sock';
+export const KERNEL_SOCKET = 'kernel.sock';
+export const DRIVER_LOG = 'driver.log';
+
+// sun_path holds 108 bytes on Linux, the terminating NUL included.
+const MAX_SOCKET_PATH = 107;
+
+/** Kinds the kernel can stand a proxy in for: every method crosses protocol version 1. */
+const PROXIED_KINDS = ['runtime', 'network', 'volume'];
+
+export interface OutOfProcessOptions {
+  /** The kernel's syscall table: the plugin's socket lists its syscalls. */
+  syscalls: SyscallTable;
+  supervisor?: Partial<SupervisorOptions>;
+}
+
+/** An out-of-process plugin as the plugin host runs it. */
+export interface OutOfProcessPlugin {
+  definition: PluginDefinition;
+  /** The supervisor's status once activation started it. */
+  status(): SupervisorStatus | undefined;
+}
+
+/**
+ * The plugin definition of a `kern.command` plugin. Activating it serves
+ * the kernel's syscall API on `kernel.sock` in the plugin's data dir (for
+ * this driver only, limited to the manifest's syscalls), starts the driver
+ * under a {@link DriverSupervisor}, and registers a proxy under the
+ * manifest's kind and name once the handshake agrees with them. Its
+ * subscriptions undo all that in reverse on deactivation: unregister, stop
+ * the process (SIGTERM, then SIGKILL), close the socket.
+ */
+export function outOfProcessPlugin(manifest: PluginManifest, dir: string, options: OutOfProcessOptions): OutOfProcessPlugin {
+  let supervisor: DriverSupervisor | undefined;
+  const definition: PluginDefinition = {
+    async activate(ctx) {
+      const provided = manifest.provides[0];
+      if (!provided || manifest.provides.length !== 1 || !PROXIED_KINDS.includes(provided.kind)) {
+        throw new KernelError('FailedPrecondition',
+          `plugin ${manifest.id} runs out of process (kern.command), which works for exactly one driver of kind runtime, network or volume in kern.provides; run a ${provided?.kind ?? 'driver of another'} kind in process (kern.entry / main) instead`,
+          { field: 'kern.provides', code: 'KERN_ERR_PLUGIN_OUT_OF_PROCESS_KIND' });
+      }
+      const driverSocket = socketPath(ctx.dataDir, DRIVER_SOCKET);
+      const syscallSocket = socketPath(ctx.dataDir, KERNEL_SOCKET);
+      // The sockets carry no token: only this user may reach them.
+      chmodSync(ctx.dataDir, 0o700);
+
+      const kernelSocket = await startUnixSocketGrpcServer(
+        { syscalls: options.syscalls, logger: ctx.logger.child({ component: 'syscall-socket' }), version: { kern: KERN_VERSION, abi: KERN_ABI } },
+        { socketPath: syscallSocket, syscalls: ctx.syscalls },
+      );
+      ctx.subscriptions.push(toDisposable(() => kernelSocket.close()));
+
+      const running = new DriverSupervisor({
+        pluginId: manifest.id,
+        kind: provided.kind,
+        name: provided.name,
+        command: driverCommand(manifest, dir, { driverSocket, syscallSocket, config: ctx.config, dataDir: ctx.dataDir }),
+        socketPath: driverSocket,
+        logFile: join(ctx.dataDir, DRIVER_LOG),
+        kernelVersion: KERN_VERSION,
+      }, ctx.logger, options.supervisor);
+      supervisor = running;
+      ctx.subscriptions.push(toDisposable(() => running.stop()));
+
+      const identity = await running.start();
+      ctx.subscriptions.push(ctx.drivers.register(identity.kind, identity.name, proxyFor(identity, running, ctx.logger)));
+    },
+  };
+  return { definition, status: () => supervisor?.status() };
+}
+
+function proxyFor(identity: DriverIdentity, supervisor: DriverSupervisor, logger: Logger): unknown {
+  const methods = identity.capabilities.methods;
+  if (identity.kind === 'runtime') return new RuntimeDriverProxy(supervisor, identity.name, { methods, logger });
+  return createUnaryDriverProxy(identity.kind, identity.name, supervisor, methods);
+}
+
+function socketPath(dataDir: string, file: string): string {
+  const path = join(dataDir, file);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new KernelError('FailedPrecondition',
+      `the socket path ${path} is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH} a unix socket allows: use a shorter data directory`,
+      { code: 'KERN_ERR_PLUGIN_SOCKET_PATH' });
+  }
+  return path;
+}
