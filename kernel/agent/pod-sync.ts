@@ -113,8 +113,10 @@ export class PodSync {
     const detailed = await Promise.all(listed.map(async (c) => {
       if (c.state !== 'exited' && c.state !== 'running') return c;
       const key = `${c.id}/${c.state}`;
-      let d = before.get(key);
-      if (!d) d = await this.runtime.inspectContainer(c.id).catch(() => c);
+      const cached = before.get(key);
+      const d = cached ?? await this.runtime.inspectContainer(c.id).catch(() => undefined);
+      // The list entry stands in when inspect failed, but is not cached: it lacks start/finish times.
+      if (!d) return c;
       if (d.state === c.state) now.set(key, d);
       return d;
     }));

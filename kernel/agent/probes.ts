@@ -1,10 +1,14 @@
 import net from 'node:net';
-import { Container, Probe, RuntimeDriver } from '@kern/sdk';
+import { Container, Probe, RuntimeDriver, isUnavailable } from '@kern/sdk';
 
 export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 
-/** Runs one probe once: true = success. */
-export async function runProbe(probe: Probe, target: { runtime: RuntimeDriver; containerId: string; podIP?: string; container: Container }): Promise<boolean> {
+/**
+ * One probe run: true (passed), false (failed), or undefined when there is no
+ * verdict because the runtime driver itself is unavailable (an out-of-process
+ * driver restarting): that must not count against a healthy container.
+ */
+export async function runProbe(probe: Probe, target: { runtime: RuntimeDriver; containerId: string; podIP?: string; container: Container }): Promise<boolean | undefined> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   const port = (p: number | string) => (typeof p === 'number' ? p : target.container.ports?.find((x) => x.name === p)?.containerPort ?? Number(p));
   try {
@@ -34,8 +38,8 @@ export async function runProbe(probe: Probe, target: { runtime: RuntimeDriver; c
         s.once('error', () => ok(false));
       });
     }
-  } catch {
-    return false;
+  } catch (e) {
+    return isUnavailable(e) ? undefined : false;
   }
   return true;
 }
@@ -82,6 +86,10 @@ export class ProbeManager {
         }
         const ok = await runProbe(probe, { runtime: this.runtime, containerId, podIP, container });
         if (!this.states.has(key)) return;
+        if (ok === undefined) {
+          state.timer = setTimeout(tick, (probe.periodSeconds ?? 10) * 1000);
+          return;
+        }
         const before = state.ok;
         if (ok) { state.successes++; state.failures = 0; } else { state.failures++; state.successes = 0; }
         if (ok && state.successes >= (probe.successThreshold ?? 1)) state.ok = true;

@@ -299,8 +299,10 @@ export function describeRuntimeConformance(
       const sandbox = await newSandbox('follow');
       // With exec the second line is triggered from outside, after "first" arrived;
       // without it the script writes it a second later.
+      // A per-run marker under $TMPDIR: drivers without a private /tmp (host processes) share the host's.
+      const marker = `"\${TMPDIR:-/tmp}/kern-go-${shortId()}"`;
       const script = info.capabilities.exec
-        ? 'echo first; while [ ! -f /tmp/go ]; do sleep 0.05; done; echo later; sleep 3600'
+        ? `echo first; while [ ! -f ${marker} ]; do sleep 0.05; done; rm -f ${marker}; echo later; sleep 3600`
         : 'echo first; sleep 1; echo later; sleep 3600';
       const id = await runIn(sandbox, 'main', script);
       const stream = await driver.logs(id, { follow: true });
@@ -314,7 +316,7 @@ export function describeRuntimeConformance(
         }
         expect(collected.join('')).not.toContain('later');
         if (info.capabilities.exec) {
-          const touch = await driver.exec(id, ['touch', '/tmp/go']);
+          const touch = await driver.exec(id, ['sh', '-c', `touch ${marker}`]);
           touch.stdout.resume();
           touch.stderr.resume();
           expect(await touch.exitCode).toBe(0);
