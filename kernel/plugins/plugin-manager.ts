@@ -9,6 +9,7 @@ import { planActivation } from './dependency-graph';
 import { DiscoveredPlugin, PluginSource, discoverPlugins } from './discovery';
 import { abiCompatible, abiMismatch, displayPath, readManifest } from './manifest';
 import { ActivePlugin, PluginHostOptions, activatePlugin, deactivatePlugin } from './plugin-host';
+import { SupervisorStatus } from './out-of-process/driver-supervisor';
 
 export interface PluginManagerOptions {
   /** The kernel's root container (a child of tsyringe's global one); each plugin gets a child of it. */
@@ -43,6 +44,8 @@ export interface PluginInfo {
   syscalls: string[];
   error?: string;
   builtin: boolean;
+  /** For an out-of-process driver: its process (pid, state, restarts). */
+  process?: SupervisorStatus;
 }
 
 interface PluginRecord {
@@ -355,6 +358,7 @@ function toInfo(r: PluginRecord): PluginInfo {
     syscalls: [...(r.manifest?.syscalls ?? [])],
     ...(r.error ? { error: r.error.message } : {}),
     builtin: r.builtin,
+    ...(r.active?.driverProcess?.() ? { process: r.active.driverProcess()! } : {}),
   };
 }
 
