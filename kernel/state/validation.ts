@@ -154,6 +154,9 @@ function checkPodSpec(spec: unknown, p: string): void {
     if (typeof g !== 'number' || !Number.isInteger(g) || g < 0) throw errors.invalid(`${p}.terminationGracePeriodSeconds`, 'must be a whole number of seconds ≥ 0');
   }
   if (spec.nodeSelector !== undefined) stringMap(null, null, 'node selector')(spec.nodeSelector, `${p}.nodeSelector`);
+  if (spec.runtimeClassName !== undefined && (typeof spec.runtimeClassName !== 'string' || !DNS_LABEL.test(spec.runtimeClassName))) {
+    throw errors.invalid(`${p}.runtimeClassName`, `must name a runtime driver (a DNS label such as "raw-exec"; see kern plugin list), got ${JSON.stringify(spec.runtimeClassName)}`);
+  }
   if (spec.volumes !== undefined) {
     if (!Array.isArray(spec.volumes)) throw errors.invalid(`${p}.volumes`, 'must be a list');
     const vnames = new Set<string>();

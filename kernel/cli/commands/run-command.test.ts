@@ -9,6 +9,10 @@ describe('buildPod', () => {
     });
   });
 
+  it('sets spec.runtimeClassName from --runtime-class', () => {
+    expect(buildPod('p', ['sleep', '1'], { image: 'host', env: [], command: true, runtimeClass: 'raw-exec' }).spec).toMatchObject({ runtimeClassName: 'raw-exec' });
+  });
+
   it.each([
     ['--cpu alone', { cpu: '250m' }, { resources: { requests: { cpu: '250m' }, limits: { cpu: '250m' } } }],
     ['--memory alone', { memory: '1Gi' }, { resources: { requests: { memory: '1Gi' }, limits: { memory: '1Gi' } } }],

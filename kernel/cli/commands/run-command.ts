@@ -22,6 +22,8 @@ export interface RunOptions {
   wait?: boolean;
   /** Seconds `--wait` waits. Default: 120. */
   timeout?: string;
+  /** `spec.runtimeClassName`: the runtime driver to run on (e.g. raw-exec). */
+  runtimeClass?: string;
 }
 
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -88,7 +90,11 @@ export function buildPod(name: string, words: readonly string[], o: RunOptions):
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: o.namespace || 'default', labels },
-    spec: { containers: [container], restartPolicy: (o.restart ?? 'Always') as PodSpec['restartPolicy'] },
+    spec: {
+      containers: [container],
+      restartPolicy: (o.restart ?? 'Always') as PodSpec['restartPolicy'],
+      ...(o.runtimeClass ? { runtimeClassName: o.runtimeClass } : {}),
+    },
   };
 }
 
@@ -180,6 +186,7 @@ export function runCommand(run: (fn: (ctx: CliContext) => Promise<number | void>
     .option('--restart <policy>', 'Always, OnFailure or Never (default: Always)')
     .option('--port <port>', 'port the container listens on')
     .option('--replicas <n>', 'create a Deployment keeping N pods (labels run=NAME) instead of one bare pod')
+    .option('--runtime-class <name>', 'the runtime driver to run on (spec.runtimeClassName), e.g. raw-exec')
     .option('--command', 'treat the words after -- as the command, replacing the image\'s entrypoint')
     .option('--wait', 'wait until the pod runs, then show it')
     .option('--timeout <seconds>', 'how long --wait waits (default: 120)')
