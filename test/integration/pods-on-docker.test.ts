@@ -124,12 +124,16 @@ it('marks a pod Ready only once its HTTP readiness probe passes', async () => {
   await sys().call('state.create', { object: pod('slow-web', {
     containers: [{
       name: 'web', image: IMAGE, ports: [{ containerPort: 8080 }],
-      command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && sleep 8 && exec httpd -f -p 8080 -h /www'],
+      // The server starts only when the test says so, so "not Ready yet" holds however slow the machine is.
+      command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && while [ ! -f /tmp/start ]; do sleep 0.2; done; exec httpd -f -p 8080 -h /www'],
       readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
     }],
   }) });
   const early = await running('slow-web');
   expect(early.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+  await new Promise((r) => setTimeout(r, 2500)); // a few failed probes later, still not Ready
+  expect((await getPod('slow-web')).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+  expect((await execIn('slow-web', ['touch', '/tmp/start'])).exitCode).toBe(0);
   const ready = await waitFor('Ready', async () => {
     const p = await getPod('slow-web');
     return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && p;
