@@ -1,64 +1,16 @@
 /**
- * What the registry's HTTP API sends, as the install client reads it
- * (`GET /v1/index`, `/v1/plugins/:id`, `/v1/keys`). Errors come as
- * Kubernetes-like `Status` objects.
+ * The registry's HTTP contract as the install client names it; the shapes
+ * themselves are defined once, in registry/registry-api.ts.
  */
+import type { PluginDetail, VersionEntry, VersionSignature } from '../registry-api';
 
-/** One row of `GET /v1/index`. */
-export interface IndexItem {
-  id: string;
-  description: string;
-  kinds: string[];
-  latest: string;
-  publisher: string;
-  keyId: string;
-  /** A deprecation message (or just `true`) when the publisher deprecated the plugin. */
-  deprecated?: string | boolean;
-  downloads: number;
-}
-
+export type { IndexItem, PublisherKey } from '../registry-api';
 /** A package signature as the registry lists it: Ed25519 over the digest. */
-export interface RegistrySignature {
-  keyId: string;
-  signature: string;
-}
-
+export type RegistrySignature = VersionSignature;
 /** One published version of a plugin. */
-export interface PluginVersionInfo {
-  version: string;
-  name: string;
-  description: string;
-  kernelAbi: string;
-  requires: Record<string, string>;
-  provides: { kind: string; name: string }[];
-  syscalls: string[];
-  /** The package digest (base64 SHA-512, see package-digest.ts). */
-  digest: string;
-  /** Size of the .kpkg in bytes. */
-  size: number;
-  signature: RegistrySignature | null;
-  publishedAt: string;
-  yanked: boolean;
-  yankReason?: string;
-  downloads: number;
-}
-
+export type PluginVersionInfo = VersionEntry;
 /** `GET /v1/plugins/:id`: the plugin with every version, newest first. */
-export interface PluginDocument {
-  id: string;
-  publisher: string;
-  deprecated?: string | boolean;
-  downloads: number;
-  versions: PluginVersionInfo[];
-}
-
-/** One row of `GET /v1/keys`. */
-export interface PublisherKey {
-  publisher: string;
-  keyId: string;
-  /** SPKI PEM. */
-  publicKey: string;
-}
+export type PluginDocument = PluginDetail;
 
 /** The deprecation message to show, or undefined when not deprecated. */
 export function deprecationMessage(deprecated: string | boolean | undefined): string | undefined {

@@ -6,9 +6,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { KernelError } from '@kern/sdk';
 import { statusToError } from '../../kernel/cli/cli-error';
 import { CLIENT_ERROR_CODES } from './client-errors';
+import { DEFAULT_REGISTRY_URL } from '../registry-api';
 import { IndexItem, PluginDocument, PublisherKey } from './registry-api';
 
-export const DEFAULT_REGISTRY = 'http://127.0.0.1:7080';
 
 /** A metadata request gives up after this long. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -17,12 +17,12 @@ const DOWNLOAD_IDLE_MS = 60_000;
 
 /** `--registry URL`, else `KERN_REGISTRY`, else the default; Invalid naming the flag when not an http(s) URL. */
 export function registryUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = flag || env.KERN_REGISTRY || DEFAULT_REGISTRY;
+  const raw = flag || env.KERN_REGISTRY || DEFAULT_REGISTRY_URL;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new KernelError('Invalid', `registry "${raw}" is not a URL (example: ${DEFAULT_REGISTRY})`, { field: flag ? '--registry' : 'KERN_REGISTRY', code: CLIENT_ERROR_CODES.badRequest });
+    throw new KernelError('Invalid', `registry "${raw}" is not a URL (example: ${DEFAULT_REGISTRY_URL})`, { field: flag ? '--registry' : 'KERN_REGISTRY', code: CLIENT_ERROR_CODES.badRequest });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new KernelError('Invalid', `registry "${raw}" must be an http:// or https:// URL`, { field: flag ? '--registry' : 'KERN_REGISTRY', code: CLIENT_ERROR_CODES.badRequest });

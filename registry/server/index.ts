@@ -3,4 +3,4 @@ export { startRegistryServer } from './registry-server';
 export type { RegistryServerOptions, RunningRegistry } from './registry-server';
 export { PublisherAccounts, withPublisherAccounts } from './publisher-accounts';
 export type { Publisher, PublisherSummary } from './publisher-accounts';
-export * from './registry-api';
+export * from '../registry-api';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { VersionSignature } from './registry-api';
+import { VersionSignature } from '../registry-api';
 
 /** What a version's package.json says about it, kept as published. */
 export interface VersionManifest {

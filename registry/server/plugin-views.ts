@@ -1,5 +1,5 @@
 import * as semver from 'semver';
-import { IndexItem, PluginDetail, VersionEntry } from './registry-api';
+import { IndexItem, PluginDetail, VersionEntry } from '../registry-api';
 import { StoredPlugin, StoredVersion } from './plugin-catalog';
 
 /** What the API shows of stored plugins and versions. */

@@ -10,7 +10,7 @@ import { PackageSignature, verifySignature } from '../package-format/package-sig
 import { PackageBlobs, ReceivedPackage } from './package-blobs';
 import { PluginCatalog, StoredVersion } from './plugin-catalog';
 import { Publisher } from './publisher-accounts';
-import { SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER } from './registry-api';
+import { SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER } from '../registry-api';
 import { REGISTRY_ERROR_CODES, badRequest } from './registry-status';
 
 export interface PublishRequest {

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { KernelError, isKernelError } from '@kern/sdk';
 import { keyIdOf } from '../package-format/package-signing';
-import { PublisherKey } from './registry-api';
+import { PublisherKey } from '../registry-api';
 import { openRegistryDatabase } from './registry-database';
 import { REGISTRY_ERROR_CODES, unauthenticated } from './registry-status';
 

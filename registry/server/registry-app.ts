@@ -10,7 +10,7 @@ import { PluginCatalog, StoredPlugin, StoredVersion } from './plugin-catalog';
 import { indexItems, pluginDetail, versionEntry } from './plugin-views';
 import { PackagePublisher, signatureFromHeaders } from './publish-package';
 import { Publisher, PublisherAccounts } from './publisher-accounts';
-import { SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER } from './registry-api';
+import { SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER } from '../registry-api';
 import { REGISTRY_ERROR_CODES, methodNotAllowed, notFound, toRegistryStatus, unsupportedMediaType } from './registry-status';
 import { optionalText, readJsonObject } from './request-body';
 

@@ -5,7 +5,7 @@ import { CliContext } from '../../kernel/cli/cli-context';
 import { parsePluginRef, runRegistryServe } from '../../kernel/cli/commands/registry-command';
 import { createProgram } from '../../kernel/cli/program';
 import { generateKeyPair } from '../package-format/package-signing';
-import { PluginDetail } from './registry-api';
+import { PluginDetail } from '../registry-api';
 import { RegistryHarness, makePackage, signPackage } from './testing/registry-fixtures';
 
 /** The `kern registry` verbs, run in-process against a real registry on port 0. */

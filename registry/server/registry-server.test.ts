@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { parse as parseYaml } from 'yaml';
 import { generateKeyPair, signDigest } from '../package-format/package-signing';
-import { IndexReply, PluginDetail, VersionEntry } from './registry-api';
+import { IndexReply, PluginDetail, VersionEntry } from '../registry-api';
 import { FixturePublisher, RegistryHarness, addPublisher, makePackage, signPackage } from './testing/registry-fixtures';
 
 let tmp: string;

@@ -6,7 +6,7 @@ import { PackageBlobs } from './package-blobs';
 import { PluginCatalog } from './plugin-catalog';
 import { PackagePublisher } from './publish-package';
 import { PublisherAccounts } from './publisher-accounts';
-import { DEFAULT_REGISTRY_HOST, DEFAULT_REGISTRY_PORT, MAX_PACKAGE_BYTES } from './registry-api';
+import { DEFAULT_REGISTRY_HOST, DEFAULT_REGISTRY_PORT, MAX_PACKAGE_BYTES } from '../registry-api';
 import { createRegistryApp } from './registry-app';
 import { openRegistryDatabase } from './registry-database';
 

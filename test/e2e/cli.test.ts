@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
+import { runKernCli } from '../helpers/kern-cli';
 
 jest.setTimeout(60_000);
 
@@ -53,23 +54,7 @@ function env(): NodeJS.ProcessEnv {
 
 /** Runs one `kern` command to its end. */
 function kern(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = track(spawn(process.execPath, [CLI, ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`kern ${args.join(' ')} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 20_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-    child.stdin!.end(options.input ?? '');
-  });
+  return runKernCli(args, { ...options, env: env(), onSpawn: track });
 }
 
 async function waitFor(what: string, check: () => boolean, detail: () => string, timeoutMs = 15_000): Promise<void> {

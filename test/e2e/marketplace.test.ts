@@ -24,6 +24,7 @@ import Docker from 'dockerode';
 import * as tar from 'tar';
 import { RUNTIME_LABELS } from '@kern/sdk';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
+import { runKernCli } from '../helpers/kern-cli';
 
 jest.setTimeout(180_000);
 
@@ -86,23 +87,7 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** Runs one `kern` command to its end, in the work dir. */
 function kern(args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = track(spawn(process.execPath, [CLI, ...args], { cwd: work, env: env(options.env), stdio: ['pipe', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`kern ${args.join(' ')} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-    child.stdin!.end(options.input ?? '');
-  });
+  return runKernCli(args, { timeoutMs: 30_000, ...options, cwd: work, env: env(options.env), onSpawn: track });
 }
 
 /** `kern ARGS` must exit 0; returns its output, or fails showing all of it. */

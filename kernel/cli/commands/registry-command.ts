@@ -5,9 +5,10 @@ import { Command } from 'commander';
 import { KernelError } from '@kern/sdk';
 import { verifyPackage } from '../../../registry/package-format/extract-package';
 import { parseSignature } from '../../../registry/package-format/package-signing';
+import { registryUrl } from '../../../registry/client/registry-client';
 import {
   DEFAULT_REGISTRY_URL, PluginDetail, SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER, VersionEntry,
-} from '../../../registry/server/registry-api';
+} from '../../../registry/registry-api';
 import { CLI_ERROR_CODES, isConnectionError, statusToError, usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { kernHomeFrom } from '../client-config';
@@ -123,14 +124,7 @@ interface RegistryTarget {
 
 /** --registry, else KERN_REGISTRY, else the local default; the token from --token, else KERN_REGISTRY_TOKEN. */
 export function registryTarget(ctx: CliContext, o: RegistryClientOptions, token: string | undefined): RegistryTarget {
-  const url = (o.registry || ctx.io.env.KERN_REGISTRY || DEFAULT_REGISTRY_URL).replace(/\/+$/, '');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw usageError(`--registry "${url}" is not a URL (example: ${DEFAULT_REGISTRY_URL})`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usageError(`--registry "${url}" must be an http:// or https:// URL`);
+  const url = registryUrl(o.registry, ctx.io.env);
   const t = token || ctx.io.env.KERN_REGISTRY_TOKEN;
   if (!t) {
     throw usageError('a publisher token is required: pass --token or set KERN_REGISTRY_TOKEN (the registry operator issues one with `kern registry token create --publisher NAME`)');

@@ -1,6 +1,6 @@
 /**
  * The registry's HTTP contract (`kern registry serve`): the JSON shapes the
- * server sends, for the server and for clients to share. Errors are
+ * server sends, shared by the server (registry/server) and the install client (registry/client). Errors are
  * Kubernetes-like `Status` bodies (see registry-status.ts).
  */
 
