@@ -37,7 +37,7 @@ export interface KernelConfig {
 export interface SchedulerConfig {
   /** Seconds a node with an expired lease keeps its pods before they are marked Failed (NodeLost). Default: 60. */
   nodeLossGraceSeconds?: number;
-  /** Share of feasible nodes to find before scoring in large clusters; 0 = adaptive (as kube-scheduler). Default: 0. */
+  /** Share of nodes to find feasible before scoring in clusters of 100+ nodes; 0 = 100 nodes (kube-scheduler's minimum). Default: 0. */
   percentageOfNodesToScore?: number;
 }
 
@@ -166,7 +166,7 @@ export function validateConfig(c: KernelConfig): KernelConfig {
   const grace = c.scheduler.nodeLossGraceSeconds;
   if (grace !== undefined && (typeof grace !== 'number' || !(grace > 0))) throw errors.invalid('config.scheduler.nodeLossGraceSeconds', 'must be a number of seconds > 0');
   const pct = c.scheduler.percentageOfNodesToScore;
-  if (pct !== undefined && (typeof pct !== 'number' || pct < 0 || pct > 100)) throw errors.invalid('config.scheduler.percentageOfNodesToScore', 'must be a number from 0 (adaptive) to 100');
+  if (pct !== undefined && (typeof pct !== 'number' || pct < 0 || pct > 100)) throw errors.invalid('config.scheduler.percentageOfNodesToScore', 'must be a number from 0 (look for 100 feasible nodes) to 100');
   c.dataDir = resolve(c.dataDir);
   c.pluginDirs = c.pluginDirs.map((d) => resolve(d));
   return c;

@@ -17,25 +17,35 @@ const SKIPPED_SCORES = '__framework/skippedScores';
 export class SchedulerPluginSet implements SchedulerPluginRegistry {
   private builtins: SchedulingPlugin[] | undefined;
   private readonly extra: SchedulingPlugin[] = [];
+  /** all(), kept until the set changes: it is read for every node of every attempt. */
+  private combined: readonly SchedulingPlugin[] | undefined;
 
   /** Installs the built-in plugins once (the first scheduler using this set does). */
   ensureBuiltins(make: () => SchedulingPlugin[]): void {
-    this.builtins ??= make();
+    if (this.builtins) return;
+    this.builtins = make();
+    this.combined = undefined;
   }
 
   register(plugin: SchedulingPlugin): Disposable {
     if (!plugin?.name) throw errors.invalid('plugin.name', 'is required');
     if (this.all().some((p) => p.name === plugin.name)) throw errors.alreadyExists(`scheduling plugin ${plugin.name}`);
     this.extra.push(plugin);
-    return toDisposable(() => { const i = this.extra.indexOf(plugin); if (i >= 0) this.extra.splice(i, 1); });
+    this.combined = undefined;
+    return toDisposable(() => {
+      const i = this.extra.indexOf(plugin);
+      if (i >= 0) this.extra.splice(i, 1);
+      this.combined = undefined;
+    });
   }
 
   names(): string[] {
     return this.all().map((p) => p.name);
   }
 
-  all(): SchedulingPlugin[] {
-    return [...(this.builtins ?? []), ...this.extra];
+  all(): readonly SchedulingPlugin[] {
+    this.combined ??= [...(this.builtins ?? []), ...this.extra];
+    return this.combined;
   }
 }
 
@@ -68,10 +78,16 @@ export class FrameworkRuntime {
   /** Filters in order; the first non-success is the node's verdict. */
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
     const skipped = state.read<Set<string>>(SKIPPED_FILTERS);
+    // guard() inlined: this runs for every plugin × node × pod.
     for (const p of this.plugins.all()) {
       if (!p.filter || skipped?.has(p.name)) continue;
-      const s = guard(p.name, () => p.filter!(state, pod, nodeInfo, handle));
-      if (s.code !== 'Success' && s.code !== 'Skip') return s;
+      let s: Status;
+      try {
+        s = p.filter(state, pod, nodeInfo, handle) ?? Status.success();
+      } catch (e) {
+        return { code: 'Error', reasons: [`${p.name}: ${(e as Error).message}`], plugin: p.name };
+      }
+      if (s.code !== 'Success' && s.code !== 'Skip') return { ...s, plugin: p.name };
     }
     return Status.success();
   }
@@ -144,26 +160,21 @@ export class FrameworkRuntime {
   }
 }
 
-/**
- * How many feasible nodes to look for before scoring: all in small
- * clusters; in big ones a percentage (adaptive like kube-scheduler when 0:
- * 50% minus 1% per 125 nodes, at least 5%), never fewer than 100.
- */
-/** Upper bound of the adaptive sample; set percentageOfNodesToScore to score more. */
-const MAX_ADAPTIVE = 200;
+/** Feasible nodes an attempt looks for: kube-scheduler's minFeasibleNodesToFind. */
+const MIN_FEASIBLE = 100;
 
+/**
+ * How many feasible nodes to look for before scoring: all of a cluster
+ * under 100 nodes; otherwise `percentage` of the nodes (at least 100), or,
+ * when 0 (the default), 100. kube-scheduler's adaptive default would look
+ * at 5–50% of the nodes (500 of 5,000), but filtering and scoring dominate
+ * an attempt, and with the rotating start every node still gets its turn;
+ * set percentageOfNodesToScore to look wider.
+ */
 export function numFeasibleNodesToFind(total: number, percentage = 0): number {
-  const MIN = 100;
-  if (total < MIN || percentage >= 100) return total;
-  let pct = percentage;
-  if (pct <= 0) {
-    // Adaptive, as kube-scheduler (50% falling to 5% with cluster size), but
-    // never more than MAX_ADAPTIVE nodes: scoring dominates a scheduling
-    // cycle, and beyond a few hundred feasible nodes placement barely improves.
-    pct = Math.max(5, 50 - Math.floor(total / 125));
-    return Math.min(total, MAX_ADAPTIVE, Math.max(MIN, Math.floor(total * pct / 100)));
-  }
-  return Math.min(total, Math.max(MIN, Math.floor(total * pct / 100)));
+  if (total < MIN_FEASIBLE || percentage >= 100) return total;
+  if (percentage <= 0) return MIN_FEASIBLE;
+  return Math.min(total, Math.max(MIN_FEASIBLE, Math.floor(total * percentage / 100)));
 }
 
 /** "0/5 nodes are available: 3 nodes: insufficient memory, 2 nodes: didn't match pod anti-affinity rules." */

@@ -54,14 +54,29 @@ export function openEventStream(c: Koa.Context, tracker: StreamTracker, logger: 
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
 
+  // Events of one turn of the event loop (a committed batch of writes) go
+  // out in one socket write: a write per event costs more than the event.
+  let lines: string[] = [];
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    if (ended || lines.length === 0) return;
+    body.write(lines.length === 1 ? lines[0] : lines.join(''));
+    lines = [];
+    if (body.writableLength > MAX_BUFFERED_BYTES) {
+      logger.warn({ path: c.path }, 'watch client reads too slowly; ending its watch');
+      stream.end();
+    }
+  };
+
   const stream: EventStream = {
     get ended() { return ended; },
     send(event) {
       if (ended) return;
-      body.write(JSON.stringify(event) + '\n');
-      if (body.writableLength > MAX_BUFFERED_BYTES) {
-        logger.warn({ path: c.path }, 'watch client reads too slowly; ending its watch');
-        stream.end();
+      lines.push(JSON.stringify(event) + '\n');
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
       }
     },
     fail(err) {
@@ -71,6 +86,8 @@ export function openEventStream(c: Koa.Context, tracker: StreamTracker, logger: 
     },
     end() {
       if (ended) return;
+      flush(); // what was sent this turn still goes out (an ERROR event from fail, say)
+      if (ended) return; // the flush found a slow reader and ended the stream itself
       ended = true;
       if (timer) clearTimeout(timer);
       body.end();

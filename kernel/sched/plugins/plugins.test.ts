@@ -140,7 +140,7 @@ describe('score plugins', () => {
 });
 
 describe('framework helpers', () => {
-  it.each([[5, 0, 5], [99, 0, 99], [150, 0, 100], [1000, 0, 200], [5000, 0, 200], [5000, 50, 2500], [200, 10, 100], [300, 100, 300]])(
+  it.each([[5, 0, 5], [99, 0, 99], [150, 0, 100], [1000, 0, 100], [5000, 0, 100], [5000, 50, 2500], [200, 10, 100], [300, 100, 300]])(
     'numFeasibleNodesToFind(%i, %i) = %i', (total, pct, want) => expect(numFeasibleNodesToFind(total, pct)).toBe(want),
   );
 

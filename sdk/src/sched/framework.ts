@@ -26,10 +26,15 @@ export interface Status {
   plugin?: string;
 }
 
-/** Helpers to build {@link Status} values. */
+// Success and Skip carry nothing, so one frozen value each serves every call:
+// filters run per pod × node, and a fresh object per verdict shows up in profiles.
+const SUCCESS: Status = Object.freeze({ code: 'Success', reasons: Object.freeze([]) as unknown as string[] });
+const SKIP: Status = Object.freeze({ code: 'Skip', reasons: Object.freeze([]) as unknown as string[] });
+
+/** Helpers to build {@link Status} values. Success and Skip are shared, frozen values: copy before changing. */
 export const Status = {
-  success: (): Status => ({ code: 'Success', reasons: [] }),
-  skip: (): Status => ({ code: 'Skip', reasons: [] }),
+  success: (): Status => SUCCESS,
+  skip: (): Status => SKIP,
   unschedulable: (...reasons: string[]): Status => ({ code: 'Unschedulable', reasons }),
   unresolvable: (...reasons: string[]): Status => ({ code: 'UnschedulableAndUnresolvable', reasons }),
   error: (message: string): Status => ({ code: 'Error', reasons: [message] }),
