@@ -30,12 +30,23 @@ export interface DriverKindTemplate {
 
 export interface ConformanceSuite {
   /** Exported by `@kern/sdk/testing`. */
-  describeFunction: 'describeRuntimeConformance' | 'describeStoreConformance';
+  describeFunction: 'describeRuntimeConformance' | 'describeStoreConformance' | 'describeNetworkConformance'
+    | 'describeVolumeConformance' | 'describeObjectStoreConformance';
   /** What `createConformanceTarget()` returns (also from `@kern/sdk/testing`). */
-  targetType: 'RuntimeUnderTest' | 'StoreUnderTest';
+  targetType: 'RuntimeUnderTest' | 'StoreUnderTest' | 'NetworkUnderTest' | 'VolumeUnderTest' | 'ObjectStoreUnderTest';
   /** Whether the suite can run against a driver in another process (the protocol carries everything it calls). */
   outOfProcess: boolean;
+  /** Why it cannot, when it cannot (ends "... cannot run against a driver in another process yet (<this>)"). */
+  inProcessOnlyReason?: string;
+  /**
+   * The body of the scaffold's `src/conformance-target.ts` after its imports
+   * (mkdtemp, rm, tmpdir, join, the target type and the driver class), for
+   * kinds other than runtime and store.
+   */
+  scaffoldTarget?: (className: string, pluginId: string) => string;
 }
+
+const PROTOCOL_V1 = 'driver protocol version 1 does not carry everything it calls';
 
 const runtime: DriverKindTemplate = {
   interfaceName: 'RuntimeDriver',
@@ -79,7 +90,7 @@ const store: DriverKindTemplate = {
     { name: 'close', parameters: '', returns: 'Promise<void>', doc: 'Releases everything; later calls fail with Unavailable. Closing twice is a no-op.' },
   ],
   optionalMethods: [],
-  suite: { describeFunction: 'describeStoreConformance', targetType: 'StoreUnderTest', outOfProcess: false },
+  suite: { describeFunction: 'describeStoreConformance', targetType: 'StoreUnderTest', outOfProcess: false, inProcessOnlyReason: PROTOCOL_V1 },
 };
 
 const network: DriverKindTemplate = {
@@ -92,6 +103,34 @@ const network: DriverKindTemplate = {
     { name: 'check', parameters: 'req: PodNetworkRequest', returns: 'Promise<boolean>', doc: 'True when the attachment is intact.' },
   ],
   optionalMethods: [],
+  suite: {
+    describeFunction: 'describeNetworkConformance', targetType: 'NetworkUnderTest', outOfProcess: false,
+    inProcessOnlyReason: 'the protocol carries its methods, but its network namespaces come from createConformanceTarget(), ' +
+      'and kern-sdk has no out-of-process factory for them',
+    scaffoldTarget: (className, pluginId) => `
+/**
+ * The driver under test, for src/driver.test.ts and \`kern-sdk conformance network .\`
+ * (which looks for this export in the package's entry). The suite calls it once.
+ */
+export async function createConformanceTarget(): Promise<NetworkUnderTest> {
+  const dataDir = await mkdtemp(join(tmpdir(), '${pluginId}-conformance-'));
+  const driver = new ${className}({ dataDir, config: {} });
+  return {
+    driver,
+    // TODO: the range the driver hands pod addresses from.
+    podCidr: '10.88.0.0/16',
+    newSandbox: async () => {
+      // TODO: a real network namespace, e.g. \`ip netns add <name>\` and /var/run/netns/<name>.
+      const netnsPath = join(dataDir, \`netns-\${Date.now()}\`);
+      return { netnsPath, cleanup: async () => undefined };
+    },
+    cleanup: async () => {
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+`,
+  },
 };
 
 const volume: DriverKindTemplate = {
@@ -108,6 +147,28 @@ const volume: DriverKindTemplate = {
     { name: 'unpublish', parameters: 'id: string, targetPath: string', returns: 'Promise<void>', doc: 'Undoes publish.' },
   ],
   optionalMethods: [],
+  suite: {
+    describeFunction: 'describeVolumeConformance', targetType: 'VolumeUnderTest', outOfProcess: false,
+    inProcessOnlyReason: 'the protocol carries its methods, but kern-sdk has no out-of-process factory for volume drivers',
+    scaffoldTarget: (className, pluginId) => `
+/**
+ * The driver under test, for src/driver.test.ts and \`kern-sdk conformance volume .\`
+ * (which looks for this export in the package's entry). The suite calls it once
+ * and stages and publishes under \`baseDir\`.
+ */
+export async function createConformanceTarget(): Promise<VolumeUnderTest> {
+  const dir = await mkdtemp(join(tmpdir(), '${pluginId}-conformance-'));
+  const driver = new ${className}({ dataDir: join(dir, 'data'), config: {} });
+  return {
+    driver,
+    baseDir: dir,
+    cleanup: async () => {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+`,
+  },
 };
 
 const objectstore: DriverKindTemplate = {
@@ -125,6 +186,26 @@ const objectstore: DriverKindTemplate = {
     { name: 'listObjects', parameters: 'bucket: string, options: { prefix?: string; delimiter?: string; maxKeys?: number; continuationToken?: string }', returns: 'Promise<ListObjectsResult>', doc: 'Objects by prefix, S3 style, in pages.' },
   ],
   optionalMethods: [],
+  suite: {
+    describeFunction: 'describeObjectStoreConformance', targetType: 'ObjectStoreUnderTest', outOfProcess: false,
+    inProcessOnlyReason: 'object bodies are streams, which driver protocol version 1 does not carry',
+    scaffoldTarget: (className, pluginId) => `
+/**
+ * The driver under test, for src/driver.test.ts and \`kern-sdk conformance objectstore .\`
+ * (which looks for this export in the package's entry). The suite calls it once.
+ */
+export async function createConformanceTarget(): Promise<ObjectStoreUnderTest> {
+  const dataDir = await mkdtemp(join(tmpdir(), '${pluginId}-conformance-'));
+  const driver = new ${className}({ dataDir, config: {} });
+  return {
+    driver,
+    cleanup: async () => {
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+`,
+  },
 };
 
 /** Every kind `kern-sdk init` scaffolds. */

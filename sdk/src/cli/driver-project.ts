@@ -192,6 +192,7 @@ export async function createConformanceTarget(): Promise<${suite.targetType}> {
 }
 `;
   }
+  if (suite.scaffoldTarget) return header + suite.scaffoldTarget(names.className, names.pluginId);
   return `${header}
 /**
  * A fresh, empty store for each test, for src/driver.test.ts and

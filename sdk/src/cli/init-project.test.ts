@@ -100,7 +100,7 @@ describe('kern-sdk init', () => {
       dirs.push(created.dir);
       files.push(...created.files.filter((f) => f.endsWith('.ts')).map((f) => join(created.dir, f)));
     }
-    expect(files).toHaveLength(4 * DRIVER_KINDS.length + 2);
+    expect(files).toHaveLength(4 * DRIVER_KINDS.length + DRIVER_KINDS.filter((k) => DRIVER_KIND_TEMPLATES[k].suite).length);
     expect(typeCheck(dirs, files)).toEqual([]);
   }, 60_000);
 

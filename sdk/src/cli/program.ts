@@ -40,7 +40,7 @@ export function buildProgram(output: CliOutput, setExitCode: (code: number) => v
   program
     .command('conformance')
     .description('run the sdk\'s conformance suite for KIND against a driver: in process through the package entry\'s createConformanceTarget(), or out of process with --command')
-    .argument('<kind>', 'the driver kind (runtime and store have suites)')
+    .argument('<kind>', 'the driver kind: runtime, store, network, volume or objectstore')
     .argument('[target]', 'the driver\'s package directory', '.')
     .option('--command <command>', 'start the driver as a process (run in TARGET, e.g. "node dist/main.js") and talk to it over KERN_DRIVER_SOCKET')
     .option('--entry <module>', 'in process: the module exporting createConformanceTarget() (default: the package entry, kern.entry or main)')

@@ -60,6 +60,18 @@ describe('kern-sdk conformance', () => {
       expect(planned.jestArgs).toEqual(['--testNamePattern', 'watch']);
     });
 
+    it.each([
+      ['network', 'describeNetworkConformance'],
+      ['volume', 'describeVolumeConformance'],
+      ['objectstore', 'describeObjectStoreConformance'],
+    ])('in process: the %s kind runs %s', async (kind, describeFunction) => {
+      const dir = await driverPackage(`kind-${kind}`, 'exports.createConformanceTarget = async () => ({});',
+        { kern: { id: `${kind}-x`, provides: [{ kind, name: `x-${kind}` }] } });
+      const planned = planConformance({ kind, target: dir }, MODULES);
+      expect(planned.testFile).toContain(`testing.${describeFunction}("x-${kind}", targets.inProcessFactory(target,`);
+      expect(() => new Script(planned.testFile)).not.toThrow();
+    });
+
     it('out of process: a test file that starts the command and connects over the socket', async () => {
       const dir = await driverPackage('remote', '');
       const planned = plan({ target: dir, command: 'node "dist/main.js" --verbose', image: 'host', config: '{"a":1}' });
@@ -78,7 +90,9 @@ describe('kern-sdk conformance', () => {
     });
 
     it.each<[string, Partial<ConformanceRunOptions>, string, string | undefined, RegExp]>([
-      ['a kind without a suite', { kind: 'network' }, 'NotImplemented', undefined, /no conformance suite for network drivers/],
+      ['the objectstore suite out of process', { kind: 'objectstore', command: 'node dist/main.js' }, 'NotImplemented', undefined, /streams, which driver protocol version 1 does not carry/],
+      ['the network suite out of process', { kind: 'network', command: 'node dist/main.js' }, 'NotImplemented', undefined, /run it in process without --command/],
+      ['the volume suite out of process', { kind: 'volume', command: 'node dist/main.js' }, 'NotImplemented', undefined, /no out-of-process factory for volume drivers/],
       ['an unknown kind', { kind: 'gpu' }, 'Invalid', 'KIND', /not a driver kind/],
       ['a directory without package.json', { target: '/nonexistent/driver' }, 'FailedPrecondition', 'target', /package\.json not found/],
       ['the store suite out of process', { kind: 'store', command: 'node dist/main.js' }, 'NotImplemented', undefined, /cannot run against a driver in another process/],

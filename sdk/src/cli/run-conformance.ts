@@ -130,7 +130,7 @@ function outOfProcessPlan(
 ): string {
   if (!suite.outOfProcess) {
     throw errors.notImplemented(`the ${kind} suite cannot run against a driver in another process yet ` +
-      '(driver protocol version 1 does not carry everything it calls); run it in process without --command');
+      `(${suite.inProcessOnlyReason ?? 'driver protocol version 1 does not carry everything it calls'}); run it in process without --command`);
   }
   const command = splitCommand(options.command ?? '');
   if (command.length === 0) throw errors.invalid('command', 'must name the program that starts the driver, e.g. "node dist/main.js"');

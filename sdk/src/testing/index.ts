@@ -2,3 +2,6 @@
 export * from './store-conformance';
 export * from './fake-syscalls';
 export * from './runtime-conformance';
+export * from './objectstore-conformance';
+export * from './volume-conformance';
+export * from './network-conformance';
