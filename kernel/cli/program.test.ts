@@ -480,6 +480,15 @@ describe('kern plugin list and version', () => {
     ].join('\n'));
   });
 
+  it('shows where each plugin runs with -o wide', async () => {
+    const r = await kern('plugin', 'list', '-o', 'wide');
+    expect(r.stdout).toBe([
+      'ID             VERSION   STATE    PROVIDES       PROCESS     DESCRIPTION',
+      'store-sqlite   0.1.0     active   store/sqlite   in kernel   Embedded state store',
+      '',
+    ].join('\n'));
+  });
+
   it('prints client and server versions', async () => {
     expect((await kern('version')).stdout).toBe('Client Version: v0.1.0 (syscall ABI 1.0.0)\nServer Version: v0.1.0 (syscall ABI 1.0.0)\n');
   });

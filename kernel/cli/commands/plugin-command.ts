@@ -40,6 +40,8 @@ export interface PluginInfo {
   syscalls?: string[];
   error?: string | { message?: string };
   builtin?: boolean;
+  /** An out-of-process driver's process, as the kernel supervises it. */
+  process?: { state?: string; pid?: number; restarts?: number; attempt?: number; lastExit?: string };
 }
 
 function provided(p: PluginInfo): string {
@@ -47,9 +49,19 @@ function provided(p: PluginInfo): string {
   return list.length ? list.join(',') : '<none>';
 }
 
-export function pluginTable(plugins: readonly PluginInfo[]): string[] {
-  const rows = plugins.map((p) => [p.id, p.version ?? '', p.state ?? '', provided(p), p.description ?? '']);
-  return formatTable(['ID', 'VERSION', 'STATE', 'PROVIDES', 'DESCRIPTION'], rows);
+/** The PROCESS column of `-o wide`: where the plugin runs, and for a driver process how it fares. */
+function processColumn(p: PluginInfo): string {
+  const proc = p.process;
+  if (!proc) return 'in kernel';
+  const restarts = `${proc.restarts ?? 0} restart${proc.restarts === 1 ? '' : 's'}`;
+  return proc.state === 'running' && proc.pid ? `pid ${proc.pid}, ${restarts}` : `${proc.state ?? 'unknown'}, ${restarts}`;
+}
+
+export function pluginTable(plugins: readonly PluginInfo[], wide = false): string[] {
+  const rows = plugins.map((p) => [
+    p.id, p.version ?? '', p.state ?? '', provided(p), ...(wide ? [processColumn(p)] : []), p.description ?? '',
+  ]);
+  return formatTable(['ID', 'VERSION', 'STATE', 'PROVIDES', ...(wide ? ['PROCESS'] : []), 'DESCRIPTION'], rows);
 }
 
 export async function runPluginList(ctx: CliContext, o: { output?: string }): Promise<number> {
@@ -61,7 +73,7 @@ export async function runPluginList(ctx: CliContext, o: { output?: string }): Pr
   else if (format === 'yaml') ctx.out(formatObjects('yaml', plugins as never));
   else if (format === 'name') ctx.out(plugins.map((p) => `plugin/${p.id}\n`).join(''));
   else {
-    ctx.out(pluginTable(plugins).join('\n') + '\n');
+    ctx.out(pluginTable(plugins, format === 'wide').join('\n') + '\n');
     const broken = plugins.filter((p) => p.error);
     if (broken.length) {
       ctx.out('\n' + broken.map((p) => `${p.id}: ${typeof p.error === 'string' ? p.error : p.error?.message ?? JSON.stringify(p.error)}\n`).join(''));
@@ -403,7 +415,7 @@ export function pluginCommand(run: (fn: (ctx: CliContext) => Promise<number | vo
     .command('list')
     .alias('ls')
     .description('list plugins with their version, state and what they provide')
-    .option('-o, --output <format>', 'output format: json or yaml')
+    .option('-o, --output <format>', 'output format: wide (adds each plugin\'s process), json or yaml')
     .action(async (opts: { output?: string }, cmd: Command) => {
       await run((ctx) => runPluginList(ctx, opts), cmd);
     });
