@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as semver from 'semver';
 import { KernelError, isErrorKind } from '@kern/sdk';
 import { readManifest } from '../../kernel/plugins/manifest';
 import { extractPackage } from '../package-format/extract-package';
@@ -74,6 +75,30 @@ export interface InstallOutcome {
   loaded: string[];
   /** Set when the lock file was written. */
   lockFile?: string;
+  /** Newer versions of the plugins involved that were passed over because they need another kernel ABI. */
+  newerForOtherAbi: NewerVersion[];
+}
+
+export interface NewerVersion {
+  id: string;
+  version: string;
+  kernelAbi: string;
+}
+
+/**
+ * For each plugin ending up at `version`, the newest published, not yanked
+ * version above it that this kernel's ABI cannot load: why an upgrade
+ * "is up to date" although the registry lists something newer.
+ */
+export function newerForOtherAbi(docs: ReadonlyMap<string, PluginDocument>, chosen: { id: string; version: string }[], kernelAbi: string): NewerVersion[] {
+  const out: NewerVersion[] = [];
+  for (const { id, version } of chosen) {
+    const newer = (docs.get(id)?.versions ?? [])
+      .filter((v) => !v.yanked && semver.gt(v.version, version) && !semver.satisfies(kernelAbi, v.kernelAbi, { includePrerelease: true }))
+      .sort((a, b) => semver.rcompare(a.version, b.version))[0];
+    if (newer) out.push({ id, version: newer.version, kernelAbi: newer.kernelAbi });
+  }
+  return out;
 }
 
 /**
@@ -113,7 +138,10 @@ export function installPlugins(env: InstallEnvironment, req: InstallRequest): Pr
       },
     });
     const plan = resolution.install;
-    const result: InstallOutcome = { installed: [], satisfied: resolution.satisfied, loaded: [] };
+    const result: InstallOutcome = {
+      installed: [], satisfied: resolution.satisfied, loaded: [],
+      newerForOtherAbi: newerForOtherAbi(docs, [...resolution.satisfied, ...plan.map((p) => ({ id: p.id, version: p.version.version }))], env.kernelAbi),
+    };
 
     // Refuse before downloading anything.
     const keyIds = new Map<string, string | null>();

@@ -479,7 +479,7 @@ describe('plugin marketplace end to end', () => {
 
     // upgrade picks the newest version built for this kernel's ABI: that is still 0.1.0.
     const upgrade = await kern(['plugin', 'upgrade', PLUGIN, '--registry', registryUrl]);
-    expect(upgrade).toMatchObject({ code: 0, stdout: `${PLUGIN} 0.1.0 is up to date\n` });
+    expect(upgrade).toMatchObject({ code: 0, stdout: `${PLUGIN} 0.1.0 is up to date\nnote: ${PLUGIN} 0.2.0 is published but needs kernel ABI ^9.0.0; this kernel provides ABI 1.0.0\n` });
 
     expect(readFileSync(join(dataDir, 'plugins.lock.json'), 'utf8')).toBe(lockBefore);
     const list = await kernOk(['plugin', 'list']);

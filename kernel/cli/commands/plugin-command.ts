@@ -205,6 +205,9 @@ function printOutcome(ctx: CliContext, outcome: InstallOutcome, o: ChangeOptions
     const why = p.requested ? '' : `; needed by ${p.reason}`;
     ctx.out(`${verb} ${change} (${signed}${why})\n`);
   }
+  for (const n of outcome.newerForOtherAbi) {
+    ctx.out(`note: ${n.id} ${n.version} is published but needs kernel ABI ${n.kernelAbi}; this kernel provides ABI ${KERN_ABI}\n`);
+  }
   if (outcome.loaded.length) ctx.out(`loaded into the running kernel: ${outcome.loaded.join(', ')}\n`);
   if (outcome.lockFile) ctx.out(`lock file: ${outcome.lockFile}\n`);
 }
