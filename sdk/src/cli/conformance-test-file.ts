@@ -1,5 +1,5 @@
 import type { ConformanceSuite } from './driver-kinds';
-import type { OutOfProcessRuntimeOptions } from './conformance-targets';
+import type { OutOfProcessOptions } from './conformance-targets';
 
 /** Where the generated test file finds its parts (absolute paths). */
 export interface TestFileModules {
@@ -26,12 +26,12 @@ testing.${suite.describeFunction}(${literal(label)}, targets.inProcessFactory(ta
 `;
 }
 
-/** The jest test file that runs the runtime suite against a driver process started from `options.command`. */
-export function outOfProcessTestFile(suite: ConformanceSuite, label: string, options: OutOfProcessRuntimeOptions, modules: TestFileModules): string {
+/** The jest test file that runs `suite` against a driver process started from `options.command`. */
+export function outOfProcessTestFile(suite: ConformanceSuite, label: string, options: OutOfProcessOptions, modules: TestFileModules): string {
   return `// Written by kern-sdk conformance for one run, then removed.
 const testing = require(${literal(modules.testing)});
 const targets = require(${literal(modules.targets)});
 
-testing.${suite.describeFunction}(${literal(label)}, targets.outOfProcessRuntimeFactory(${JSON.stringify(options, null, 2)}));
+testing.${suite.describeFunction}(${literal(label)}, targets.outOfProcessFactory(${JSON.stringify(options, null, 2)}));
 `;
 }

@@ -104,9 +104,7 @@ const network: DriverKindTemplate = {
   ],
   optionalMethods: [],
   suite: {
-    describeFunction: 'describeNetworkConformance', targetType: 'NetworkUnderTest', outOfProcess: false,
-    inProcessOnlyReason: 'the protocol carries its methods, but its network namespaces come from createConformanceTarget(), ' +
-      'and kern-sdk has no out-of-process factory for them',
+    describeFunction: 'describeNetworkConformance', targetType: 'NetworkUnderTest', outOfProcess: true,
     scaffoldTarget: (className, pluginId) => `
 /**
  * The driver under test, for src/driver.test.ts and \`kern-sdk conformance network .\`
@@ -148,8 +146,7 @@ const volume: DriverKindTemplate = {
   ],
   optionalMethods: [],
   suite: {
-    describeFunction: 'describeVolumeConformance', targetType: 'VolumeUnderTest', outOfProcess: false,
-    inProcessOnlyReason: 'the protocol carries its methods, but kern-sdk has no out-of-process factory for volume drivers',
+    describeFunction: 'describeVolumeConformance', targetType: 'VolumeUnderTest', outOfProcess: true,
     scaffoldTarget: (className, pluginId) => `
 /**
  * The driver under test, for src/driver.test.ts and \`kern-sdk conformance volume .\`

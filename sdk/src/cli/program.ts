@@ -45,11 +45,12 @@ export function buildProgram(output: CliOutput, setExitCode: (code: number) => v
     .option('--command <command>', 'start the driver as a process (run in TARGET, e.g. "node dist/main.js") and talk to it over KERN_DRIVER_SOCKET')
     .option('--entry <module>', 'in process: the module exporting createConformanceTarget() (default: the package entry, kern.entry or main)')
     .option('--image <image>', 'with --command: the image the runtime suite runs (default: kern/busybox:1)')
+    .option('--pod-cidr <cidr>', 'with --command, required for network: the range the driver hands pod addresses from, e.g. 10.88.0.0/16')
     .option('--data-dir <dir>', 'with --command: the driver\'s data dir, KERN_PLUGIN_DATA_DIR (default: a temporary one)')
     .option('--config <json>', 'with --command: the driver\'s config section as JSON, KERN_PLUGIN_CONFIG (default: {})')
     .option('-t, --test-name-pattern <regex>', 'run only the tests whose name matches')
     .action(async (kind: string, target: string, opts: {
-      command?: string; entry?: string; image?: string; dataDir?: string; config?: string; testNamePattern?: string;
+      command?: string; entry?: string; image?: string; podCidr?: string; dataDir?: string; config?: string; testNamePattern?: string;
     }) => {
       setExitCode(await runConformance({ kind, target, ...opts }));
     });

@@ -75,11 +75,35 @@ describe('kern-sdk conformance', () => {
     it('out of process: a test file that starts the command and connects over the socket', async () => {
       const dir = await driverPackage('remote', '');
       const planned = plan({ target: dir, command: 'node "dist/main.js" --verbose', image: 'host', config: '{"a":1}' });
-      expect(planned.testFile).toContain('targets.outOfProcessRuntimeFactory({');
+      expect(planned.testFile).toContain('testing.describeRuntimeConformance("remote", targets.outOfProcessFactory({');
+      expect(planned.testFile).toContain('"kind": "runtime"');
       expect(planned.testFile).toContain('"command": [\n    "node",\n    "dist/main.js",\n    "--verbose"\n  ]');
       expect(planned.testFile).toContain('"image": "host"');
       expect(planned.testFile).toContain(`"cwd": ${JSON.stringify(dir)}`);
       expect(() => new Script(planned.testFile)).not.toThrow();
+    });
+
+    it('out of process, volume: the volume suite on the generic factory (no image; it makes the base dir)', async () => {
+      const dir = await driverPackage('remote-volume', '', { kern: { id: 'volume-x', provides: [{ kind: 'volume', name: 'x-volume' }] } });
+      const planned = planConformance({ kind: 'volume', target: dir, command: 'node dist/main.js', dataDir: 'data' }, MODULES);
+      expect(planned.testFile).toContain('testing.describeVolumeConformance("x-volume", targets.outOfProcessFactory({');
+      expect(planned.testFile).toContain('"kind": "volume"');
+      expect(planned.testFile).toContain(`"dataDir": ${JSON.stringify(join(process.cwd(), 'data'))}`);
+      expect(planned.testFile).not.toContain('"image"');
+      expect(planned.testFile).not.toContain('"podCidr"');
+      expect(() => new Script(planned.testFile)).not.toThrow();
+    });
+
+    it('out of process, network: the network suite on the generic factory with --pod-cidr', async () => {
+      const dir = await driverPackage('remote-network', '', { kern: { id: 'network-x', provides: [{ kind: 'network', name: 'x-net' }] } });
+      const planned = planConformance({ kind: 'network', target: dir, command: 'node dist/main.js', podCidr: ' 10.88.0.0/16 ' }, MODULES);
+      expect(planned.testFile).toContain('testing.describeNetworkConformance("x-net", targets.outOfProcessFactory({');
+      expect(planned.testFile).toContain('"kind": "network"');
+      expect(planned.testFile).toContain('"podCidr": "10.88.0.0/16"');
+      expect(planned.testFile).not.toContain('"image"');
+      expect(() => new Script(planned.testFile)).not.toThrow();
+      expect(planConformance({ kind: 'network', target: dir, command: 'node x.js', podCidr: 'fd00::/64' }, MODULES).testFile)
+        .toContain('"podCidr": "fd00::/64"');
     });
 
     it('a TypeScript entry runs through ts-jest', async () => {
@@ -91,8 +115,9 @@ describe('kern-sdk conformance', () => {
 
     it.each<[string, Partial<ConformanceRunOptions>, string, string | undefined, RegExp]>([
       ['the objectstore suite out of process', { kind: 'objectstore', command: 'node dist/main.js' }, 'NotImplemented', undefined, /streams, which driver protocol version 1 does not carry/],
-      ['the network suite out of process', { kind: 'network', command: 'node dist/main.js' }, 'NotImplemented', undefined, /run it in process without --command/],
-      ['the volume suite out of process', { kind: 'volume', command: 'node dist/main.js' }, 'NotImplemented', undefined, /no out-of-process factory for volume drivers/],
+      ['the network suite out of process without --pod-cidr', { kind: 'network', command: 'node dist/main.js' }, 'Invalid', 'pod-cidr', /needs --pod-cidr/],
+      ['a --pod-cidr that is not a range', { kind: 'network', command: 'node dist/main.js', podCidr: '10.88.0.0' }, 'Invalid', 'pod-cidr', /--pod-cidr "10\.88\.0\.0" is not a CIDR/],
+      ['a --pod-cidr with a prefix too long', { kind: 'network', command: 'node dist/main.js', podCidr: '10.88.0.0/33' }, 'Invalid', 'pod-cidr', /not a CIDR/],
       ['an unknown kind', { kind: 'gpu' }, 'Invalid', 'KIND', /not a driver kind/],
       ['a directory without package.json', { target: '/nonexistent/driver' }, 'FailedPrecondition', 'target', /package\.json not found/],
       ['the store suite out of process', { kind: 'store', command: 'node dist/main.js' }, 'NotImplemented', undefined, /cannot run against a driver in another process/],

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { KernelError, errors } from '../errors';
 import { DRIVER_KINDS } from '../plugin';
 import { splitCommand } from './command-line';
 import { conformanceTargetOf } from './conformance-export';
+import type { OutOfProcessKind } from './conformance-targets';
 import { TestFileModules, inProcessTestFile, outOfProcessTestFile } from './conformance-test-file';
 import { ConformanceSuite, DRIVER_KIND_TEMPLATES } from './driver-kinds';
 import { locateModule } from './locate-module';
@@ -22,6 +24,8 @@ export interface ConformanceRunOptions {
   entry?: string;
   /** Out of process: the image the runtime suite runs. Default `kern/busybox:1`. */
   image?: string;
+  /** Out of process, network: the range the driver hands pod addresses from (required). */
+  podCidr?: string;
   /** Out of process: the driver's data dir; default a temporary one. */
   dataDir?: string;
   /** Out of process: the driver's config section, as JSON. */
@@ -144,9 +148,25 @@ function outOfProcessPlan(
     if (!config || typeof config !== 'object' || Array.isArray(config)) throw errors.invalid('config', 'must be a JSON object');
   }
   return outOfProcessTestFile(suite, label, {
-    command, cwd, image: options.image ?? DEFAULT_IMAGE, config,
+    kind: kind as OutOfProcessKind, command, cwd, config,
+    ...(kind === 'runtime' ? { image: options.image ?? DEFAULT_IMAGE } : {}),
+    ...(kind === 'network' ? { podCidr: checkPodCidr(options.podCidr) } : {}),
     ...(options.dataDir ? { dataDir: resolve(options.dataDir) } : {}),
   }, modules);
+}
+
+/** The network suite's pod range: required out of process, `address/length`. */
+function checkPodCidr(podCidr: string | undefined): string {
+  if (podCidr === undefined || podCidr.trim() === '') {
+    throw errors.invalid('pod-cidr',
+      'the network suite out of process needs --pod-cidr, the range the driver hands pod addresses from (e.g. --pod-cidr 10.88.0.0/16)');
+  }
+  const [address, length, ...rest] = podCidr.trim().split('/');
+  const bits = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
+  if (!bits || rest.length > 0 || !/^\d+$/.test(length ?? '') || Number(length) > bits) {
+    throw errors.invalid('pod-cidr', `--pod-cidr "${podCidr}" is not a CIDR range such as 10.88.0.0/16 or fd00::/64`);
+  }
+  return podCidr.trim();
 }
 
 function readPackageJson(dir: string): PackageJson {
