@@ -59,6 +59,8 @@ export interface SupervisorStatus {
   nextRestartAt?: string;
   /** Why the driver last went away, e.g. "was killed by SIGKILL". */
   lastExit?: string;
+  /** When the supervisor saw it go away; nextRestartAt is this plus the back-off. */
+  lastExitAt?: string;
   /** When the current process started taking calls. */
   runningSince?: string;
   /** What the driver said in its last handshake. */
@@ -91,6 +93,7 @@ export class DriverSupervisor implements DriverEndpoint {
   private runningSince?: number;
   private nextRestartAt?: number;
   private lastExit?: string;
+  private lastExitAt?: number;
   private restartTimer?: NodeJS.Timeout;
   private healthTimer?: NodeJS.Timeout;
   private healthFailures = 0;
@@ -138,6 +141,7 @@ export class DriverSupervisor implements DriverEndpoint {
       attempt: this.attempt,
       ...(this.nextRestartAt !== undefined ? { nextRestartAt: new Date(this.nextRestartAt).toISOString() } : {}),
       ...(this.lastExit ? { lastExit: this.lastExit } : {}),
+      ...(this.lastExitAt !== undefined ? { lastExitAt: new Date(this.lastExitAt).toISOString() } : {}),
       ...(this.runningSince !== undefined ? { runningSince: new Date(this.runningSince).toISOString() } : {}),
       ...(this.identity ? { driverVersion: this.identity.version } : {}),
     };
@@ -268,7 +272,8 @@ export class DriverSupervisor implements DriverEndpoint {
     this.attempt++;
     const delay = restartDelayMs(this.attempt, this.options.restart);
     this.state = 'restarting';
-    this.nextRestartAt = Date.now() + delay;
+    this.lastExitAt = Date.now();
+    this.nextRestartAt = this.lastExitAt + delay;
     this.log.write('kern', `driver ${why}; restart attempt ${this.attempt} in ${delay} ms`);
     this.logger.warn({ attempt: this.attempt, delayMs: delay, why }, `${this.description} ${why}: restarting it in ${delay} ms (attempt ${this.attempt})`);
     this.restartTimer = setTimeout(() => void this.restart(), delay);
