@@ -29,14 +29,20 @@ function hasIp(): boolean {
 
 const netnsNames = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((line) => line.split(' ')[0]);
 
-/** `it`, or `it.skip` with the reason in the title. */
-function itWhen(why: string | undefined, title: string, fn: () => Promise<void>, timeoutMs?: number): void {
-  if (why) it.skip(`${title} (skipped: ${why})`, fn);
-  else it(title, fn, timeoutMs);
+/**
+ * `it` for a test that needs something of the machine: when it is missing
+ * the test fails saying what (npm test builds first and runs as root), rather
+ * than being skipped and hiding its result.
+ */
+function itWhen(missing: string | undefined, title: string, fn: () => Promise<void>, timeoutMs?: number): void {
+  it(title, async () => {
+    if (missing) throw new Error(`cannot run: ${missing}`);
+    await fn();
+  }, timeoutMs);
 }
 
-const netnsSkip = !isRoot ? 'needs root for ip netns' : !hasIp() ? 'ip (iproute2) is not installed' : undefined;
-const builtSkip = !existsSync(SDK_CLI) ? `${SDK_CLI} is missing: run npx tsc -b first` : !isRoot ? 'needs root: the fixture bind-mounts' : undefined;
+const netnsMissing = !isRoot ? 'needs root for ip netns' : !hasIp() ? 'ip (iproute2) is not installed' : undefined;
+const buildMissing = !existsSync(SDK_CLI) ? `${SDK_CLI} is missing: run npx tsc -b first` : !isRoot ? 'needs root: the fixture bind-mounts' : undefined;
 
 describe('out-of-process conformance factories', () => {
   it('the network factory needs a pod range', () => {
@@ -50,7 +56,7 @@ describe('out-of-process conformance factories', () => {
     expect((failure as Error).message).toMatch(/podCidr/);
   });
 
-  itWhen(netnsSkip, 'newNetnsSandbox makes a network namespace of its own and its cleanup deletes just that one', async () => {
+  itWhen(netnsMissing, 'newNetnsSandbox makes a network namespace of its own and its cleanup deletes just that one', async () => {
     const sandbox = await newNetnsSandbox();
     try {
       expect(sandbox.name.startsWith(CONFORMANCE_NETNS_PREFIX)).toBe(true);
@@ -67,12 +73,12 @@ describe('out-of-process conformance factories', () => {
   describe('against the fixture volume driver (test/fixtures/oop-volume-driver)', () => {
     const command = [process.execPath, 'main.js'];
 
-    itWhen(builtSkip, 'the factory refuses a process that serves another kind', async () => {
+    itWhen(buildMissing, 'the factory refuses a process that serves another kind', async () => {
       const factory = outOfProcessFactory({ kind: 'network', podCidr: '10.88.0.0/16', command, cwd: FIXTURE });
       await expect(factory()).rejects.toMatchObject({ kind: 'Invalid', message: expect.stringContaining('serves a volume driver, not a network driver') });
     }, 30_000);
 
-    itWhen(builtSkip, 'the volume factory gives the suite a temporary base dir, removed by its cleanup', async () => {
+    itWhen(buildMissing, 'the volume factory gives the suite a temporary base dir, removed by its cleanup', async () => {
       const target = await outOfProcessFactory({ kind: 'volume', command, cwd: FIXTURE })() as VolumeUnderTest;
       try {
         expect(existsSync(target.baseDir)).toBe(true);
@@ -83,7 +89,7 @@ describe('out-of-process conformance factories', () => {
       expect(existsSync(target.baseDir)).toBe(false);
     }, 30_000);
 
-    itWhen(builtSkip, 'kern-sdk conformance volume --command runs the volume suite against it and passes', async () => {
+    itWhen(buildMissing, 'kern-sdk conformance volume --command runs the volume suite against it and passes', async () => {
       const result = await new Promise<{ code: number | null; output: string }>((resolvePromise) => {
         const cli = spawn(process.execPath, [SDK_CLI, 'conformance', 'volume', FIXTURE, '--command', 'node main.js'], {
           cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],

@@ -253,7 +253,8 @@ describe('RawExecRuntimeDriver', () => {
 
     const mainJs = join(__dirname, '..', 'dist', 'main.js');
     // Needs the build (npx tsc -b), which `npm test` runs first.
-    (existsSync(mainJs) ? it : it.skip)('out of process: containers outlive a killed driver process, and the next one reports their exit codes', async () => {
+    it('out of process: containers outlive a killed driver process, and the next one reports their exit codes', async () => {
+      if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first (npx tsc -b)`);
       const processes: ChildProcess[] = [];
       const startDriver = async (n: number) => {
         const socketPath = join(stateDir, `driver-${n}.sock`);
