@@ -139,7 +139,11 @@ export interface SyscallWatch {
  */
 export interface Syscalls {
   call<N extends SyscallName>(name: N, args: SyscallArgs<N>): Promise<SyscallResult<N>>;
-  /** `state.watch`: events in revision order; `onError` gets TooOld and the like, then the watch is over. */
+  /**
+   * `state.watch`: events in revision order; `onError` gets TooOld and the
+   * like, then the watch is over. Event objects are shared between watchers
+   * and read-only: copy before changing.
+   */
   watch(args: WatchArgs, onEvent: (e: WatchEvent) => void, onError?: (err: Error) => void): SyscallWatch;
   /** A streaming syscall; stop early by breaking out of the loop (`return()` ends it). */
   stream<N extends StreamingSyscallName>(name: N, args: Parameters<StreamingSyscallSignatures[N]>[0]): Promise<AsyncIterable<ReturnType<StreamingSyscallSignatures[N]>>>;

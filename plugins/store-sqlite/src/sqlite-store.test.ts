@@ -192,6 +192,21 @@ describe('SqliteStore', () => {
     for (const s of seen) expect(s).toEqual([1, 2, 3]);
   });
 
+  it('hands every watcher of an event one read-only object, not the one the writer got back', async () => {
+    const store = openStore();
+    const got: KernObject[][] = [[], []];
+    store.watch({}, (e) => got[0].push(e.object));
+    store.watch({ labelSelector: [] }, (e) => got[1].push(e.object));
+    const written = await store.create(widget('shared'));
+    await until('both watchers saw it', () => got.every((g) => g.length === 1));
+    expect(got[0][0]).toBe(got[1][0]);
+    expect(got[0][0]).not.toBe(written);
+    expect(got[0][0]).toEqual(written);
+    // The test runs set KERN_FREEZE_WATCH_EVENTS=1 (jest.config.js): a write into a watch object throws.
+    expect(Object.isFrozen(got[0][0].metadata)).toBe(true);
+    expect(() => { (got[0][0].metadata as { name: string }).name = 'changed'; }).toThrow(TypeError);
+  });
+
   it('stops a watch whose callback throws and hands the error to onError', async () => {
     const store = openStore();
     const errors: Error[] = [];

@@ -16,10 +16,16 @@ export interface HistoryEvent {
   kind: string;
   /** '' for cluster-scoped objects. */
   namespace: string;
-  /** The object JSON; every watcher gets its own parse of it. */
+  /** The object JSON. */
   data: string;
-  /** The parsed object when the writer still has it (saves a parse for label matching). */
+  /** The parsed object when the writer still has it (saves a parse for label matching); the writer owns it. */
   object?: KernObject;
+  /**
+   * One parse of `data` that every watcher of this event receives: watch
+   * objects are read-only (see StoreWatchEvent), so a pod event is parsed
+   * once instead of once per in-process informer.
+   */
+  shared?: KernObject;
 }
 
 export interface HistoryFilter {
@@ -186,11 +192,8 @@ export class WatchHub {
     w.cursor = e.revision;
     if (w.kind !== undefined && w.kind !== e.kind) return;
     if (w.namespace !== undefined && w.namespace !== e.namespace) return;
-    if (w.selector) {
-      e.object ??= JSON.parse(e.data) as KernObject;
-      if (!matchesLabels(w.selector, e.object.metadata.labels)) return;
-    }
-    const object = JSON.parse(e.data) as KernObject;
+    if (w.selector && !matchesLabels(w.selector, (e.object ?? sharedObject(e)).metadata.labels)) return;
+    const object = sharedObject(e);
     try {
       w.onEvent({ type: e.type, object, revision: e.revision });
     } catch (err) {
@@ -214,4 +217,26 @@ export class WatchHub {
     this.watchers.delete(w);
     if (this.watchers.size === 0) this.hooks.onIdle();
   }
+}
+
+/**
+ * The event's object as watchers get it: parsed once per event. Under
+ * KERN_FREEZE_WATCH_EVENTS=1 (the test runs set it) it is deep-frozen, so a
+ * consumer that writes into a watch object fails loudly in tests instead of
+ * corrupting the other watchers' caches.
+ */
+function sharedObject(e: HistoryEvent): KernObject {
+  if (!e.shared) {
+    e.shared = JSON.parse(e.data) as KernObject;
+    if (FREEZE) deepFreeze(e.shared);
+  }
+  return e.shared;
+}
+
+const FREEZE = process.env.KERN_FREEZE_WATCH_EVENTS === '1';
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }

@@ -25,7 +25,11 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface StoreWatchEvent<T extends KernObject = KernObject> {
   type: WatchEventType;
-  /** The object after the change; for DELETED, its last state. */
+  /**
+   * The object after the change; for DELETED, its last state. Read-only:
+   * every watcher of the event may receive the same object, so copy it
+   * before changing anything (`{ ...obj, spec: { ...obj.spec, x } }`).
+   */
   object: T;
   /** Revision of this change (equals object.metadata.resourceVersion). */
   revision: number;
