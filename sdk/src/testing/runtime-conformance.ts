@@ -372,9 +372,10 @@ export function describeRuntimeConformance(
     it('two containers of one sandbox reach each other over localhost', async () => {
       if (!info.capabilities.sharedNetworkNamespace) return;
       const sandbox = await newSandbox('netns');
-      // The server stays up after the exchange and its log is followed, so the check does not depend
-      // on how quickly an engine flushes the output of a container that has just exited.
-      const server = await runIn(sandbox, 'server', 'nc -l -p 8080; echo server-done; sleep 3600');
+      // The server's stdin stays open (a pipe from sleep): with stdin at EOF, busybox nc shuts its
+      // sending side as soon as it accepts, and the client may see that EOF and quit before it has
+      // sent its line. The log is followed while the server runs.
+      const server = await runIn(sandbox, 'server', 'sleep 3600 | nc -l -p 8080');
       const client = await runIn(sandbox, 'client',
         'for i in $(seq 1 200); do echo hello-from-peer | nc 127.0.0.1 8080 && exit 0; sleep 0.05; done; exit 1');
       const done = await waitForState(client, 'exited');
