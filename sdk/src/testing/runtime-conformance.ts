@@ -9,7 +9,7 @@ import { ErrorKind, isKernelError } from '../errors';
 export interface RuntimeUnderTest {
   driver: RuntimeDriver;
   /**
-   * An image the driver can run, with busybox's `sh`, `sleep`, `cat`, `nc`,
+   * An image the driver can run, with busybox's `sh`, `sleep`, `cat`, `nc`, `wc`,
    * `seq`, `touch` and `test` on the PATH and no entrypoint (for example
    * Kern's `kern/busybox:1`). The suite sets `command` on every container.
    */
@@ -360,6 +360,26 @@ export function describeRuntimeConformance(
       session.stderr.resume();
       expect(await readAll(session.stdout, timeoutMs)).toBe('hello stdin\nsecond line\n');
       expect(await session.exitCode).toBe(0);
+    }, testTimeout);
+
+    it('exec streams a megabyte of stdin and output', async () => {
+      if (!info.capabilities.exec || options.execStdin === false) return;
+      const sandbox = await newSandbox('bigexec');
+      const id = await runIn(sandbox, 'main', 'sleep 3600');
+      await waitForState(id, 'running');
+      const input = 'x'.repeat(1024 * 1024 - 1) + '\n';
+      const session = await driver.exec(id, ['wc', '-c'], { stdin: Readable.from([Buffer.from(input)]) });
+      session.stderr.resume();
+      expect((await readAll(session.stdout, timeoutMs)).trim()).toBe(String(input.length));
+      expect(await session.exitCode).toBe(0);
+    }, testTimeout);
+
+    it('exec in an exited container fails with FailedPrecondition', async () => {
+      if (!info.capabilities.exec) return;
+      const sandbox = await newSandbox('deadexec');
+      const id = await runIn(sandbox, 'main', 'true');
+      await waitForState(id, 'exited');
+      expect(await failureOf(driver.exec(id, ['true']))).toBe('FailedPrecondition');
     }, testTimeout);
 
     it('exec in an unknown container fails with NotFound', async () => {
