@@ -217,9 +217,12 @@ export class NodeAgent {
 
   // ---- compute.* syscalls ------------------------------------------------
 
-  /** Looks the pod and container up first (errors before any output), then streams. */
-  async logs(args: LogsArgs): Promise<AsyncIterable<{ data: string }>> {
-    const { pod, container } = await this.findPod(args.namespace, args.name, args.container);
+  /**
+   * Looks the pod and container up first (errors before any output), then
+   * streams. `known` is the pod when the caller has just read it.
+   */
+  async logs(args: LogsArgs, known?: Pod): Promise<AsyncIterable<{ data: string }>> {
+    const { pod, container } = await this.findPod(args.namespace, args.name, args.container, known);
     const instances = (await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: pod.metadata.uid!, [RUNTIME_LABELS.container]: container }))
       .sort((a, b) => Number(b.labels[RUNTIME_LABELS.attempt]) - Number(a.labels[RUNTIME_LABELS.attempt]));
     const target = args.previous ? instances[1] : instances[0];
@@ -236,11 +239,11 @@ export class NodeAgent {
     return chunks;
   }
 
-  async exec(args: ExecArgs): Promise<AsyncIterable<ExecFrame>> {
+  async exec(args: ExecArgs, known?: Pod): Promise<AsyncIterable<ExecFrame>> {
     if (!Array.isArray(args.command) || args.command.length === 0 || !args.command.every((c) => typeof c === 'string')) {
       throw errors.invalid('command', 'must be a non-empty list of strings, e.g. ["sh", "-c", "echo hi"]');
     }
-    const { pod, container } = await this.findPod(args.namespace, args.name, args.container);
+    const { pod, container } = await this.findPod(args.namespace, args.name, args.container, known);
     const running = (await this.runtime.listContainers({ [RUNTIME_LABELS.podUid]: pod.metadata.uid!, [RUNTIME_LABELS.container]: container }))
       .find((c) => c.state === 'running');
     if (!running) throw errors.failedPrecondition(`container "${container}" of pod "${pod.metadata.name}" is not running`);
@@ -260,9 +263,9 @@ export class NodeAgent {
     return frames;
   }
 
-  private async findPod(namespace: string | undefined, name: string, container?: string): Promise<{ pod: Pod; container: string }> {
+  private async findPod(namespace: string | undefined, name: string, container?: string, known?: Pod): Promise<{ pod: Pod; container: string }> {
     if (!name || typeof name !== 'string') throw errors.invalid('name', 'is required (the pod name)');
-    const pod = (await this.syscalls.call('state.get', { kind: 'Pod', namespace: namespace || 'default', name })) as Pod;
+    const pod = known ?? (await this.syscalls.call('state.get', { kind: 'Pod', namespace: namespace || 'default', name })) as Pod;
     if (pod.spec?.nodeName !== this.opts.nodeName) {
       throw errors.unavailable(`pod "${name}" is ${pod.spec?.nodeName ? `on node ${pod.spec.nodeName}` : 'not scheduled yet'}, not on ${this.opts.nodeName}`);
     }

@@ -15,6 +15,7 @@ import { installedRoot, readFixedPlugins, readInstalledPlugins } from '../../../
 import { connectKernel } from '../../../registry/client/kernel-plugins';
 import { PluginLock, lockFilePath, readLockFile } from '../../../registry/client/lock-file';
 import { PluginRequest, parsePluginRequest } from '../../../registry/client/plugin-request';
+import { DEFAULT_REGISTRY_URL } from '../../../registry/registry-api';
 import { deprecationMessage } from '../../../registry/client/registry-api';
 import { RegistryClient, registryUrl } from '../../../registry/client/registry-client';
 import { removePlugin } from '../../../registry/client/remove';
@@ -401,7 +402,7 @@ export async function runPluginInfo(ctx: CliContext, id: string, o: RegistryOpti
 /** --data-dir and --registry, as every install-client command takes them. */
 function withPlaces(cmd: Command, registry = true): Command {
   cmd.option('--data-dir <dir>', 'the kernel data dir whose plugins to change (default: as kern up picks it, $KERN_HOME/data)');
-  if (registry) cmd.option('--registry <url>', 'registry URL (default: $KERN_REGISTRY, else http://127.0.0.1:7080)');
+  if (registry) cmd.option('--registry <url>', `registry URL (default: $KERN_REGISTRY, else ${DEFAULT_REGISTRY_URL})`);
   return cmd;
 }
 
@@ -454,7 +455,7 @@ export function pluginCommand(run: (fn: (ctx: CliContext) => Promise<number | vo
     .command('search [text]')
     .description('search the registry by id, name or description')
     .option('--kind <kind>', 'only plugins providing this kind (runtime, store, ...)')
-    .option('--registry <url>', 'registry URL (default: $KERN_REGISTRY, else http://127.0.0.1:7080)')
+    .option('--registry <url>', `registry URL (default: $KERN_REGISTRY, else ${DEFAULT_REGISTRY_URL})`)
     .option('-o, --output <format>', 'output format: json or yaml')
     .action(async (text: string | undefined, opts: RegistryOptions & { kind?: string; output?: string }, cmd: Command) => {
       await run((ctx) => runPluginSearch(ctx, text, opts), cmd);
@@ -462,7 +463,7 @@ export function pluginCommand(run: (fn: (ctx: CliContext) => Promise<number | vo
   plugin
     .command('info <id>')
     .description('show a plugin in the registry: publisher, deprecation, every version with its ABI and yank state')
-    .option('--registry <url>', 'registry URL (default: $KERN_REGISTRY, else http://127.0.0.1:7080)')
+    .option('--registry <url>', `registry URL (default: $KERN_REGISTRY, else ${DEFAULT_REGISTRY_URL})`)
     .option('-o, --output <format>', 'output format: json or yaml')
     .action(async (id: string, opts: RegistryOptions & { output?: string }, cmd: Command) => {
       await run((ctx) => runPluginInfo(ctx, id, opts), cmd);
