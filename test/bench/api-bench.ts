@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
-import { percentile, printTable } from './stats';
+import { percentile, printTable, processCpuSeconds } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
 const CLIENTS = 2;
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     });
 
     let next = 0;
+    const cpuBefore = processCpuSeconds(kern.child.pid!);
     const started = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (next < COUNT) {
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     }));
     const httpSeconds = (performance.now() - started) / 1000;
     await Promise.race([allSeen, new Promise((r) => setTimeout(r, 10000))]);
+    const kernelCpuPerCreate = (processCpuSeconds(kern.child.pid!) - cpuBefore) / COUNT * 1e6;
     watchReq.destroy();
     agent.destroy();
     await kern.stop();
@@ -92,12 +94,14 @@ async function main(): Promise<void> {
     db.close();
 
     const sorted = latencies.sort((a, b) => a - b);
+    const rawCpuPerInsert = rawSeconds / COUNT * 1e6;
     const httpRate = COUNT / httpSeconds;
     const rawRate = COUNT / rawSeconds;
     console.log(`\nbench:api — ${COUNT} ConfigMap creates, ${CLIENTS} keep-alive clients, kernel in its own process\n`);
     printTable([
       ['measure', 'Kern HTTP API', 'raw better-sqlite3', 'ratio', 'target'],
       ['creates/s', httpRate, rawRate, `${(httpRate / rawRate * 100).toFixed(1)}%`, '>= 3000'],
+      ['kernel CPU per create (µs)', kernelCpuPerCreate, rawCpuPerInsert, `${(kernelCpuPerCreate / rawCpuPerInsert).toFixed(1)}x`, '<= 333 (1 core)'],
       ['watch p50 (ms)', percentile(sorted, 50), '-', '-', ''],
       ['watch p99 (ms)', percentile(sorted, 99), '-', '-', '< 50'],
       ['events seen', latencies.length, '-', '-', String(COUNT)],

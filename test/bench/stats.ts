@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Small helpers for the benchmarks: percentiles and a plain table. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -18,3 +20,18 @@ function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return '-';
   return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2);
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc. A rate
+ * on this shared 2-core VM swings by a third between runs; CPU time per
+ * operation is what to compare across changes.
+ */
+export function processCpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces) start at state; utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ, which Linux fixes at 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
-  DriverEndpoint, DriverIdentity, DriverServiceClient, KernelError, Logger, checkHealth, driverClient, errors, handshake, toKernelError,
+  DriverEndpoint, DriverIdentity, DriverServiceClient, KernelError, Logger, checkHealth, closeDriverClient, driverClient, errors, handshake, toKernelError,
 } from '@kern/sdk';
 import { DriverLog } from './driver-log';
 import { DriverCommand, DriverProcess, describeExit } from './driver-process';
@@ -158,7 +158,7 @@ export class DriverSupervisor implements DriverEndpoint {
       this.runningSince = undefined;
       const current = this.current;
       this.current = undefined;
-      current?.client?.close();
+      if (current?.client) closeDriverClient(current.client);
       if (current) {
         const exit = await current.process.stop(this.options.stopGraceMs);
         this.log.write('kern', `driver stopped: ${describeExit(exit)}`);
@@ -229,7 +229,7 @@ export class DriverSupervisor implements DriverEndpoint {
       }
       return identity;
     } catch (e) {
-      current.client?.close();
+      if (current.client) closeDriverClient(current.client);
       proc.kill();
       await proc.exited;
       if (this.current === current) this.current = undefined;
@@ -264,7 +264,7 @@ export class DriverSupervisor implements DriverEndpoint {
     clearInterval(this.healthTimer);
     const current = this.current;
     this.current = undefined;
-    current?.client?.close();
+    if (current?.client) closeDriverClient(current.client);
     current?.process.kill();
     this.lastExit = why;
     if (this.runningSince !== undefined && Date.now() - this.runningSince >= this.options.restart.resetAfterMs) this.attempt = 0;

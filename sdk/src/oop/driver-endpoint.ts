@@ -4,6 +4,7 @@ import { DriverKind } from '../plugin';
 import { isProtocolKind } from './driver-methods';
 import { DRIVER_PROTOCOL_VERSION, DriverServiceClient, driverClient } from './protocol';
 import { fromGrpcError } from './wire-errors';
+import { USE_INVOKE, callOverStream, closeDriverClient, servesOnlyInvoke } from './call-channel';
 
 /**
  * Where a driver proxy sends its calls. A fixed socket for tools and tests
@@ -40,21 +41,36 @@ export function callError(endpoint: DriverEndpoint, e: unknown): KernelError {
   return fromGrpcError(e, (cause) => endpoint.unreachable(cause));
 }
 
-/** Calls a request/response method of the driver through `Invoke`. */
+/**
+ * Calls a request/response method of the driver: through its `Calls` stream,
+ * or through `Invoke` for a driver that does not serve that stream.
+ */
 export function invokeMethod(endpoint: DriverEndpoint, method: string, args: unknown[]): Promise<unknown> {
+  let client: DriverServiceClient;
+  try {
+    client = endpoint.client();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const argsJson = JSON.stringify(trimTrailingUndefined(args));
+  if (servesOnlyInvoke(client)) return invokeUnary(endpoint, client, method, argsJson);
+  return callOverStream(client, method, argsJson).then(
+    parseResult,
+    (e) => (e === USE_INVOKE ? invokeUnary(endpoint, client, method, argsJson) : Promise.reject(callError(endpoint, e))),
+  );
+}
+
+function invokeUnary(endpoint: DriverEndpoint, client: DriverServiceClient, method: string, argsJson: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    let client: DriverServiceClient;
-    try {
-      client = endpoint.client();
-    } catch (e) {
-      reject(e);
-      return;
-    }
-    client.Invoke({ method, argsJson: JSON.stringify(trimTrailingUndefined(args)) }, (err, reply) => {
+    client.Invoke({ method, argsJson }, (err, reply) => {
       if (err) reject(callError(endpoint, err));
-      else resolve(reply?.resultJson ? JSON.parse(reply.resultJson) : undefined);
+      else resolve(parseResult(reply?.resultJson));
     });
   });
+}
+
+function parseResult(resultJson: string | undefined): unknown {
+  return resultJson ? JSON.parse(resultJson) : undefined;
 }
 
 /** JSON has no undefined: an optional argument left out stays out rather than becoming null. */
@@ -134,6 +150,6 @@ export class SocketDriverEndpoint implements DriverEndpoint {
   }
 
   close(): void {
-    this.grpcClient.close();
+    closeDriverClient(this.grpcClient);
   }
 }

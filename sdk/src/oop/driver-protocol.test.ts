@@ -208,4 +208,88 @@ describe('out-of-process driver protocol', () => {
     await server.close();
     expect(await kindOf(connected.driver.info())).toBe('Unavailable');
   });
+
+  describe('the Calls stream', () => {
+    it('carries concurrent calls on one stream and matches results that come back out of order', async () => {
+      let release!: () => void;
+      const slow = { name: 'vol', capabilities: () => new Promise((ok) => { release = () => ok({ slow: true }); }), deleteVolume: async (id: string) => ({ deleted: id }) };
+      const invokes = countInvokesOfNextServer();
+      const volumeServer = await serveDriver({ kind: 'volume', name: 'vol', driver: slow, socketPath: join(dir, 'vol.sock'), handleSignals: false, exitWithParent: false });
+      const vol = await connectDriver<VolumeDriver>(volumeServer.socketPath);
+      try {
+        const first = vol.driver.capabilities();
+        const second = await vol.driver.deleteVolume('v2'); // answered while the first call still runs
+        expect(second).toEqual({ deleted: 'v2' });
+        release();
+        expect(await first).toEqual({ slow: true });
+        expect(invokes()).toBe(0); // neither went through a unary Invoke
+      } finally {
+        vol.close();
+        await volumeServer.close();
+      }
+    });
+
+    it('falls back to Invoke for a driver that does not serve Calls', async () => {
+      const legacy = new grpc.Server();
+      const socket = join(dir, 'legacy.sock');
+      const { driverService } = await import('./protocol');
+      legacy.addService(driverService().service, {
+        Handshake: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { protocolVersion: 1, kind: 'volume', name: 'old', driverVersion: '1', capabilitiesJson: '{"methods":["capabilities"]}' }),
+        Invoke: (call: grpc.ServerUnaryCall<{ method: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { resultJson: JSON.stringify({ via: 'Invoke', method: call.request.method }) }),
+      });
+      await new Promise<void>((ok, fail) => legacy.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? fail(e) : ok())));
+      const vol = await connectDriver<VolumeDriver>(socket);
+      try {
+        const results = await Promise.all([vol.driver.capabilities(), vol.driver.capabilities()]);
+        expect(results).toEqual([{ via: 'Invoke', method: 'capabilities' }, { via: 'Invoke', method: 'capabilities' }]);
+        expect(await vol.driver.capabilities()).toEqual({ via: 'Invoke', method: 'capabilities' });
+      } finally {
+        vol.close();
+        legacy.forceShutdown();
+      }
+    });
+
+    it('lets a call in flight finish when the driver stops, without waiting out the shutdown grace', async () => {
+      let release!: () => void;
+      const slow = { name: 'vol', capabilities: () => new Promise((ok) => { release = () => ok({ done: true }); }) };
+      const volumeServer = await serveDriver({ kind: 'volume', name: 'vol', driver: slow, socketPath: join(dir, 'vol.sock'), handleSignals: false, exitWithParent: false });
+      const vol = await connectDriver<VolumeDriver>(volumeServer.socketPath);
+      try {
+        const inFlight = vol.driver.capabilities();
+        await new Promise((r) => setTimeout(r, 50));
+        const started = Date.now();
+        const closed = volumeServer.close();
+        release();
+        expect(await inFlight).toEqual({ done: true });
+        await closed;
+        expect(Date.now() - started).toBeLessThan(1500); // SHUTDOWN_GRACE_MS is 2000
+        expect(await kindOf(vol.driver.capabilities())).toBe('Unavailable');
+      } finally {
+        vol.close();
+      }
+    });
+
+    it('fails the calls in flight with Unavailable when the connection is closed', async () => {
+      const never = { name: 'vol', capabilities: () => new Promise(() => undefined) };
+      const volumeServer = await serveDriver({ kind: 'volume', name: 'vol', driver: never, socketPath: join(dir, 'vol.sock'), handleSignals: false, exitWithParent: false });
+      const vol = await connectDriver<VolumeDriver>(volumeServer.socketPath);
+      const inFlight = kindOf(vol.driver.capabilities());
+      await new Promise((r) => setTimeout(r, 50));
+      vol.close();
+      expect(await inFlight).toBe('Unavailable');
+      await volumeServer.close();
+    });
+  });
 });
+
+/** Counts the unary Invoke calls that reach the next server to register the driver service (wraps its handler). */
+function countInvokesOfNextServer(): () => number {
+  let count = 0;
+  const original = grpc.Server.prototype.addService;
+  grpc.Server.prototype.addService = function (this: grpc.Server, service, implementation) {
+    grpc.Server.prototype.addService = original;
+    const invoke = implementation.Invoke as grpc.handleUnaryCall<unknown, unknown>;
+    return original.call(this, service, { ...implementation, Invoke: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => { count++; invoke(call, cb); } });
+  };
+  return () => count;
+}

@@ -9,10 +9,11 @@ import { DriverKind } from '../plugin';
 import { Disposable } from '../tokens';
 import { DRIVER_METHODS, isProtocolKind, protocolMethods } from './driver-methods';
 import {
-  Chunk, DRIVER_ENV, DRIVER_PROTOCOL_VERSION, Empty, ExecInput, ExecOutput, ExecStart, HandshakeReply, HandshakeRequest, HealthReply,
+  Call, CallResult, Chunk, DRIVER_ENV, DRIVER_PROTOCOL_VERSION, Empty, ExecInput, ExecOutput, ExecStart, HandshakeReply, HandshakeRequest, HealthReply,
   ImageChunk, InvokeReply, InvokeRequest, LOCAL_CHANNEL_OPTIONS, driverService,
 } from './protocol';
 import { toDriverStatus } from './wire-errors';
+import { CallStreams, RunCall } from './call-stream-server';
 
 export interface ServeDriverOptions {
   kind: DriverKind;
@@ -50,7 +51,7 @@ const SHUTDOWN_GRACE_MS = 2000;
  * Serves `driver` to the kernel as an out-of-process driver: binds
  * `kern.driver.v1.Driver` (proto/kern/v1/driver.proto) on a unix socket
  * (mode 0600), answers the handshake with `kind` and `name`, dispatches
- * `Invoke` to the methods of `kind`'s sdk interface only, and streams logs,
+ * `Invoke` and `Calls` to the methods of `kind`'s sdk interface only, and streams logs,
  * runtime events, exec and image imports. Errors thrown by the driver reach
  * the kernel with their kind. The process exits cleanly on SIGTERM.
  *
@@ -71,7 +72,8 @@ export async function serveDriver(options: ServeDriverOptions): Promise<DriverSe
   }
   const logger = options.logger ?? silentLogger;
   const server = new grpc.Server(LOCAL_CHANNEL_OPTIONS);
-  server.addService(driverService().service, driverHandlers(options));
+  const callStreams = new CallStreams(unaryMethodRunner(options));
+  server.addService(driverService().service, driverHandlers(options, callStreams));
 
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
@@ -88,6 +90,7 @@ export async function serveDriver(options: ServeDriverOptions): Promise<DriverSe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       cleanups.forEach((undo) => undo());
+      callStreams.drain();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => { server.forceShutdown(); resolve(); }, SHUTDOWN_GRACE_MS);
         server.tryShutdown(() => { clearTimeout(force); resolve(); });
@@ -123,18 +126,28 @@ export async function serveDriver(options: ServeDriverOptions): Promise<DriverSe
 
 type Method = (...args: unknown[]) => unknown;
 
-function driverHandlers(options: ServeDriverOptions): grpc.UntypedServiceImplementation {
+/** The driver's method `method`, if `allowed` (what the rpc carries) has it and the driver implements it. */
+function methodOf(options: ServeDriverOptions, method: string, allowed: readonly string[]): Method {
+  const { kind, name, driver } = options;
+  if (!allowed.includes(method)) {
+    throw errors.invalid('method', `"${method}" is not a method of the ${kind} driver interface that this rpc carries (${allowed.join(', ') || 'none'})`);
+  }
+  const fn = (driver as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw errors.notImplemented(`${kind} driver "${name}" does not implement ${method}`);
+  return (fn as Method).bind(driver);
+}
+
+/** Runs a request/response method as `Invoke` and `Calls` carry it. */
+function unaryMethodRunner(options: ServeDriverOptions): RunCall {
+  const allowed = DRIVER_METHODS[options.kind].unary;
+  return async (method, argsJson) => methodOf(options, method, allowed)(...parseArgs(argsJson));
+}
+
+function driverHandlers(options: ServeDriverOptions, callStreams: CallStreams): grpc.UntypedServiceImplementation {
   const { kind, name, driver } = options;
   const methods = DRIVER_METHODS[kind];
   const implemented = () => protocolMethods(kind).filter((m) => typeof (driver as Record<string, unknown>)[m] === 'function');
-  const methodOf = (method: string, allowed: readonly string[]): Method => {
-    if (!allowed.includes(method)) {
-      throw errors.invalid('method', `"${method}" is not a method of the ${kind} driver interface that this rpc carries (${allowed.join(', ') || 'none'})`);
-    }
-    const fn = (driver as Record<string, unknown>)[method];
-    if (typeof fn !== 'function') throw errors.notImplemented(`${kind} driver "${name}" does not implement ${method}`);
-    return (fn as Method).bind(driver);
-  };
+  const runUnary = unaryMethodRunner(options);
 
   return {
     Handshake: (call: grpc.ServerUnaryCall<HandshakeRequest, HandshakeReply>, callback: grpc.sendUnaryData<HandshakeReply>) => {
@@ -160,16 +173,15 @@ function driverHandlers(options: ServeDriverOptions): grpc.UntypedServiceImpleme
     },
 
     Invoke: (call: grpc.ServerUnaryCall<InvokeRequest, InvokeReply>, callback: grpc.sendUnaryData<InvokeReply>) => {
-      (async () => {
-        const fn = methodOf(call.request.method, methods.unary);
-        const result = await fn(...parseArgs(call.request.argsJson));
-        return { resultJson: JSON.stringify(result ?? null) };
-      })().then((reply) => callback(null, reply), (e) => callback(toDriverStatus(e)));
+      runUnary(call.request.method, call.request.argsJson)
+        .then((result) => callback(null, { resultJson: JSON.stringify(result ?? null) }), (e) => callback(toDriverStatus(e)));
     },
+
+    Calls: (call: grpc.ServerDuplexStream<Call, CallResult>) => callStreams.serve(call),
 
     OpenStream: (call: grpc.ServerWritableStream<InvokeRequest, Chunk>) => {
       (async () => {
-        const fn = methodOf(call.request.method, methods.streams);
+        const fn = methodOf(options, call.request.method, methods.streams);
         const args = parseArgs(call.request.argsJson);
         if (call.request.method === 'watchEvents') streamEvents(call, fn);
         else await streamReadable(call, (await fn(...args)) as Readable);
@@ -178,7 +190,7 @@ function driverHandlers(options: ServeDriverOptions): grpc.UntypedServiceImpleme
 
     Exec: (call: grpc.ServerDuplexStream<ExecInput, ExecOutput>) => {
       try {
-        serveExec(call, methodOf('exec', methods.special) as RuntimeDriver['exec']);
+        serveExec(call, methodOf(options, 'exec', methods.special) as RuntimeDriver['exec']);
       } catch (e) {
         fail(call, e);
       }
@@ -186,7 +198,7 @@ function driverHandlers(options: ServeDriverOptions): grpc.UntypedServiceImpleme
 
     ImportImage: (call: grpc.ServerReadableStream<ImageChunk, Empty>, callback: grpc.sendUnaryData<Empty>) => {
       try {
-        serveImport(call, callback, methodOf('importImage', methods.special) as NonNullable<RuntimeDriver['importImage']>);
+        serveImport(call, callback, methodOf(options, 'importImage', methods.special) as NonNullable<RuntimeDriver['importImage']>);
       } catch (e) {
         callback(toDriverStatus(e));
       }

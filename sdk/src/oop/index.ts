@@ -10,6 +10,7 @@ export type { DriverMethods } from './driver-methods';
 export { toDriverStatus, fromGrpcError } from './wire-errors';
 export type { WireErrorDetails } from './wire-errors';
 export { SocketDriverEndpoint, callError, checkHealth, handshake, invokeMethod } from './driver-endpoint';
+export { closeDriverClient } from './call-channel';
 export type { DriverEndpoint, DriverIdentity, DriverCapabilities } from './driver-endpoint';
 export { serveDriver } from './driver-server';
 export type { DriverServer, ServeDriverOptions } from './driver-server';

@@ -29,6 +29,8 @@ export interface HandshakeReply { protocolVersion: number; kind: string; name: s
 export interface HealthReply { status: string; message: string }
 export interface InvokeRequest { method: string; argsJson: string }
 export interface InvokeReply { resultJson: string }
+export interface Call { id: number; method: string; argsJson: string }
+export interface CallResult { id: number; resultJson: string; errorCode: number; errorDetails: string }
 export interface Chunk { data?: Buffer; json?: string; opened?: boolean }
 export interface ExecStart { containerId: string; command: string[]; tty: boolean; env: Record<string, string>; stdin: boolean }
 export type ExecInput = { input?: 'start'; start: ExecStart } | { input?: 'stdin'; stdin: Buffer };
@@ -45,6 +47,7 @@ export interface DriverServiceClient extends grpc.Client {
   Handshake(request: HandshakeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<HandshakeReply>): grpc.ClientUnaryCall;
   Health(request: Empty, options: grpc.CallOptions, callback: grpc.requestCallback<HealthReply>): grpc.ClientUnaryCall;
   Invoke(request: InvokeRequest, callback: grpc.requestCallback<InvokeReply>): grpc.ClientUnaryCall;
+  Calls(): grpc.ClientDuplexStream<Call, CallResult>;
   OpenStream(request: InvokeRequest): grpc.ClientReadableStream<Chunk>;
   Exec(): grpc.ClientDuplexStream<ExecInput, ExecOutput>;
   ImportImage(callback: grpc.requestCallback<Empty>): grpc.ClientWritableStream<ImageChunk>;
