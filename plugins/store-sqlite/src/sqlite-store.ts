@@ -21,6 +21,7 @@ import {
   prepareCreate,
   prepareDelete,
   prepareUpdate,
+  storedForm,
 } from '@kern/sdk';
 import { decodeContinue, encodeContinue } from './continue-token';
 import { GroupCommit, Outcome } from './group-commit';
@@ -223,8 +224,7 @@ export class SqliteStore implements StoreDriver {
 
   private createInTx(obj: KernObject): WriteResult {
     const revision = this.nextRevision();
-    const object = prepareCreate(obj, revision);
-    const data = JSON.stringify(object);
+    const { data, object } = storedForm(prepareCreate(obj, revision));
     const inserted = this.sql.insertObject.run(object.kind, object.metadata.namespace ?? '', object.metadata.name, revision, data);
     if (inserted.changes === 0) throw errors.alreadyExists(describeKey(keyOf(object)), { field: 'metadata.name' });
     return { object, event: this.record(revision, 'ADDED', object, data) };
@@ -235,28 +235,28 @@ export class SqliteStore implements StoreDriver {
     const current = this.readCurrent(key);
     const revision = this.nextRevision();
     const outcome = prepareUpdate(current, incoming, revision, options);
-    const data = JSON.stringify(outcome.object);
+    const { data, object } = storedForm(outcome.object);
     if (outcome.action === 'delete') {
       this.sql.deleteObject.run(key.kind, key.namespace ?? '', key.name);
-      return { object: outcome.object, event: this.record(revision, 'DELETED', outcome.object, data) };
+      return { object, event: this.record(revision, 'DELETED', object, data) };
     }
     this.sql.updateObject.run(revision, data, key.kind, key.namespace ?? '', key.name);
-    return { object: outcome.object, event: this.record(revision, 'MODIFIED', outcome.object, data) };
+    return { object, event: this.record(revision, 'MODIFIED', object, data) };
   }
 
   private deleteInTx(key: ObjectKey, options: StoreDeleteOptions): WriteResult {
     const current = this.readCurrent(key);
     const revision = this.nextRevision();
     const outcome = prepareDelete(current, revision, options);
-    if (outcome.action === 'none') return { object: outcome.object };
-    const data = JSON.stringify(outcome.object);
+    if (outcome.action === 'none') return { object: current }; // parsed for this call alone
+    const { data, object } = storedForm(outcome.object);
     const ns = key.namespace || '';
     if (outcome.action === 'mark') {
       this.sql.updateObject.run(revision, data, key.kind, ns, key.name);
-      return { object: outcome.object, event: this.record(revision, 'MODIFIED', outcome.object, data) };
+      return { object, event: this.record(revision, 'MODIFIED', object, data) };
     }
     this.sql.deleteObject.run(key.kind, ns, key.name);
-    return { object: outcome.object, event: this.record(revision, 'DELETED', outcome.object, data) };
+    return { object, event: this.record(revision, 'DELETED', object, data) };
   }
 
   private compactInTx(revision: number): void {
@@ -295,7 +295,7 @@ export class SqliteStore implements StoreDriver {
   /** Commits a batch of writes in one transaction, then fans the changes out in order. */
   private commitBatch(ops: WriteOp[]): Outcome<KernObject>[] {
     if (this.closed) throw closedError();
-    const outcomes = this.guard(() => this.batchTx.immediate(ops));
+    const outcomes = ops.length === 1 ? [this.commitOne(ops[0])] : this.guard(() => this.batchTx.immediate(ops));
     let newest = 0;
     for (const o of outcomes) {
       if (!o.ok || !o.value.event) continue;
@@ -305,6 +305,19 @@ export class SqliteStore implements StoreDriver {
     }
     if (newest) this.maybeCompact(newest);
     return outcomes.map((o) => (o.ok ? { ok: true, value: o.value.object } : o));
+  }
+
+  /**
+   * A batch of one needs no savepoint: its transaction is the write's own,
+   * so a failed write rolls back just itself. (Most batches are of one when
+   * writers wait for each reply, and a savepoint is two more statements.)
+   */
+  private commitOne(op: WriteOp): Outcome<WriteResult> {
+    try {
+      return { ok: true, value: this.opTx.immediate(op) };
+    } catch (error) {
+      return { ok: false, error: toStoreError(error) };
+    }
   }
 
   private maybeCompact(revision: number): void {

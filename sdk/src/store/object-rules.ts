@@ -7,6 +7,11 @@ import { StoreUpdateOptions } from './store-driver';
  * The per-object half of the store contract, shared by every store driver so
  * they agree byte for byte: a driver runs these inside its own transaction and
  * stores what they return.
+ *
+ * What they return is assembled, not copied: it may share nested values with
+ * their arguments. A driver keeps and hands out only {@link storedForm}'s
+ * JSON and the private copy parsed from it, never the returned object
+ * itself. (A deep copy up front would be a second serialization per write.)
  */
 
 const nowIso = (): string => new Date().toISOString();
@@ -25,18 +30,23 @@ export function checkStorable(obj: KernObject): void {
   if (!obj.metadata.name || typeof obj.metadata.name !== 'string') throw errors.invalid('metadata.name', 'is required');
 }
 
-/** The object as stored by a create at `revision`. */
+/** What a driver stores for a prepared object: its JSON, and a private copy parsed from it to hand out. */
+export function storedForm<T>(prepared: T): { data: string; object: T } {
+  const data = JSON.stringify(prepared);
+  return { data, object: JSON.parse(data) as T };
+}
+
+/** The object as stored by a create at `revision` (shares nested values with `obj`: see storedForm). */
 export function prepareCreate<T extends KernObject>(obj: T, revision: number): T {
   checkStorable(obj);
-  const out = cloneObject(obj);
-  const md = out.metadata;
+  const md = { ...obj.metadata };
   md.uid = randomUUID();
   md.creationTimestamp = nowIso();
   md.generation = 1;
   md.resourceVersion = String(revision);
   delete md.deletionTimestamp;
   if (!md.namespace) delete md.namespace;
-  return out;
+  return { ...obj, metadata: md };
 }
 
 const FIXED_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
@@ -44,10 +54,10 @@ const FIXED_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 export type UpdateOutcome<T> = { action: 'update'; object: T } | { action: 'delete'; object: T };
 
 /**
- * What an update of `current` with `incoming` at `revision` stores. Throws
- * Conflict on a resourceVersion or uid mismatch. When the object was marked
- * for deletion and the update removes its last finalizer, the outcome is a
- * delete.
+ * What an update of `current` with `incoming` at `revision` stores (sharing
+ * nested values with both: see storedForm). Throws Conflict on a
+ * resourceVersion or uid mismatch. When the object was marked for deletion
+ * and the update removes its last finalizer, the outcome is a delete.
  */
 export function prepareUpdate<T extends KernObject>(current: T, incoming: T, revision: number, options: StoreUpdateOptions = {}): UpdateOutcome<T> {
   checkStorable(incoming);
@@ -61,15 +71,15 @@ export function prepareUpdate<T extends KernObject>(current: T, incoming: T, rev
   if (inMd.uid && inMd.uid !== current.metadata.uid) {
     throw errors.conflict(`${describeKey(keyOf(current))} has uid ${current.metadata.uid}, not ${inMd.uid}: it was deleted and re-created`, { field: 'metadata.uid' });
   }
-  const next = cloneObject(current);
+  const next = { ...current, metadata: { ...current.metadata } };
   if (options.subresource === 'status') {
-    next.status = cloneObject(incoming.status);
+    next.status = incoming.status;
     if (next.status === undefined) delete next.status;
   } else {
     const md = next.metadata;
     const take = <K extends 'labels' | 'annotations' | 'finalizers' | 'ownerReferences'>(k: K) => {
       if (inMd[k] === undefined || inMd[k] === null) delete md[k];
-      else md[k] = cloneObject(inMd[k]);
+      else md[k] = inMd[k];
     };
     take('labels'); take('annotations'); take('finalizers'); take('ownerReferences');
     // Everything beside metadata and status is desired state (spec, or data
@@ -78,7 +88,7 @@ export function prepareUpdate<T extends KernObject>(current: T, incoming: T, rev
     const specChanged = JSON.stringify(current.spec) !== JSON.stringify(incoming.spec);
     const target = next as unknown as Record<string, unknown>;
     bodyKeys(next).forEach((k) => delete target[k]);
-    bodyKeys(incoming).forEach((k) => { target[k] = cloneObject((incoming as unknown as Record<string, unknown>)[k]); });
+    bodyKeys(incoming).forEach((k) => { target[k] = (incoming as unknown as Record<string, unknown>)[k]; });
     if (specChanged) md.generation = (current.metadata.generation ?? 1) + 1;
   }
   next.metadata.resourceVersion = String(revision);
@@ -93,6 +103,7 @@ export type DeleteOutcome<T> = { action: 'delete'; object: T } | { action: 'mark
 /**
  * What a delete of `current` at `revision` does: remove it, or (with
  * finalizers) mark it with deletionTimestamp, or nothing when already marked.
+ * The object returned shares nested values with `current` (see storedForm).
  */
 export function prepareDelete<T extends KernObject>(current: T, revision: number, preconditions: { resourceVersion?: string; uid?: string } = {}): DeleteOutcome<T> {
   if (preconditions.resourceVersion && preconditions.resourceVersion !== current.metadata.resourceVersion) {
@@ -102,13 +113,8 @@ export function prepareDelete<T extends KernObject>(current: T, revision: number
     throw errors.conflict(`${describeKey(keyOf(current))} has uid ${current.metadata.uid}, not ${preconditions.uid}`, { field: 'metadata.uid' });
   }
   if (current.metadata.finalizers?.length) {
-    if (current.metadata.deletionTimestamp) return { action: 'none', object: cloneObject(current) };
-    const marked = cloneObject(current);
-    marked.metadata.deletionTimestamp = nowIso();
-    marked.metadata.resourceVersion = String(revision);
-    return { action: 'mark', object: marked };
+    if (current.metadata.deletionTimestamp) return { action: 'none', object: current };
+    return { action: 'mark', object: { ...current, metadata: { ...current.metadata, deletionTimestamp: nowIso(), resourceVersion: String(revision) } } };
   }
-  const gone = cloneObject(current);
-  gone.metadata.resourceVersion = String(revision);
-  return { action: 'delete', object: gone };
+  return { action: 'delete', object: { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } } };
 }

@@ -2,7 +2,7 @@ import { errors } from '../errors';
 import { CORE_KINDS, KindInfo } from '../resources/kinds';
 import { KernObject, ObjectKey, ObjectList, describeKey, keyOf } from '../resources/meta';
 import { LabelSelector, matchesLabels, parseLabelSelector } from '../selectors';
-import { cloneObject, prepareCreate, prepareDelete, prepareUpdate } from '../store/object-rules';
+import { cloneObject, prepareCreate, prepareDelete, prepareUpdate, storedForm } from '../store/object-rules';
 import { StoreWatchEvent } from '../store/store-driver';
 import {
   ListArgs, RESERVED_SYSCALLS, StreamingSyscallName, StreamingSyscallSignatures, SyscallArgs, SyscallName,
@@ -209,7 +209,7 @@ export class FakeSyscalls implements Syscalls {
   }
 
   private create(obj: KernObject): KernObject {
-    const stored = prepareCreate(obj, this.rev + 1);
+    const stored = storedForm(prepareCreate(obj, this.rev + 1)).object;
     const key = storeKey(keyOf(stored));
     if (this.objects.has(key)) throw errors.alreadyExists(describeKey(keyOf(stored)));
     this.commit('ADDED', stored);
@@ -243,16 +243,18 @@ export class FakeSyscalls implements Syscalls {
   private update(args: SyscallArgs<'state.update'>): KernObject {
     const current = this.mustGet(keyOf(args.object));
     const outcome = prepareUpdate(current, args.object, this.rev + 1, { subresource: args.subresource });
-    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', outcome.object);
-    return outcome.object;
+    const stored = storedForm(outcome.object).object;
+    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored);
+    return stored;
   }
 
   private delete(args: SyscallArgs<'state.delete'>): KernObject {
     const current = this.mustGet(args);
     const outcome = prepareDelete(current, this.rev + 1, { resourceVersion: args.resourceVersion });
-    if (outcome.action === 'mark') this.commit('MODIFIED', outcome.object);
-    if (outcome.action === 'delete') this.commit('DELETED', outcome.object);
-    return outcome.object;
+    const stored = storedForm(outcome.object).object;
+    if (outcome.action === 'mark') this.commit('MODIFIED', stored);
+    if (outcome.action === 'delete') this.commit('DELETED', stored);
+    return stored;
   }
 
   private apply(obj: KernObject): SyscallResult<'state.apply'> {

@@ -255,6 +255,21 @@ export function describeStoreConformance(
         got.metadata.labels!.app = 'changed again';
         expect(await store.get(keyOfTest(created))).toEqual(snapshot);
       });
+
+      it('keeps nothing of its argument: changing what was passed to create or update changes nothing stored', async () => {
+        const input = testObject('Widget', 'a', { labels: { app: 'x' }, spec: { size: 1, parts: ['p'] } });
+        const created = await store.create(input);
+        input.metadata.labels!.app = 'changed';
+        (input.spec as { parts: string[] }).parts.push('q');
+        expect(await store.get(keyOfTest(created))).toEqual(created);
+        const change = { ...created, metadata: { ...created.metadata, labels: { app: 'y' } }, spec: { size: 2, parts: ['r'] }, status: { phase: 'Ready' } };
+        const updated = await store.update(change);
+        const withStatus = await store.update({ ...updated, status: { phase: 'Ready', hosts: ['h'] } }, { subresource: 'status' });
+        change.metadata.labels.app = 'changed';
+        change.spec.parts.push('s');
+        expect(withStatus).toMatchObject({ metadata: { labels: { app: 'y' } }, spec: { size: 2, parts: ['r'] }, status: { phase: 'Ready', hosts: ['h'] } });
+        expect(await store.get(keyOfTest(created))).toEqual(withStatus);
+      });
     });
 
     describe('get', () => {
