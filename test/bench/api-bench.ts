@@ -1,11 +1,14 @@
 /**
  * bench:api — resources created per second through the HTTP API (keep-alive,
  * 2 concurrent clients) and watch delivery latency (create sent → ADDED
- * event received), beside a baseline measured in the same run: raw
- * better-sqlite3 inserts of the same JSON into the same database file.
+ * event received), beside two baselines measured in the same run: raw
+ * better-sqlite3 inserts of the same JSON into the same database file, and
+ * a bare node:http server answering the same requests (the floor any Node
+ * HTTP server has on this machine).
  *
  *   npm run bench:api [-- --count 20000]
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -58,18 +61,7 @@ async function main(): Promise<void> {
     });
     await new Promise((r) => setTimeout(r, 200));
 
-    const post = (body: string) => new Promise<void>((ok, fail) => {
-      const req = http.request({
-        host: url.hostname, port: url.port, agent, method: 'POST',
-        path: '/api/v1/namespaces/default/configmaps',
-        headers: { authorization: `Bearer ${kern.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 201 || res.statusCode === 200 ? ok() : fail(new Error(`create got HTTP ${res.statusCode}`))));
-      });
-      req.on('error', fail);
-      req.end(body);
-    });
+    const post = poster(url, kern.token, agent);
 
     let warmed = 0;
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
@@ -93,6 +85,8 @@ async function main(): Promise<void> {
     agent.destroy();
     await kern.stop();
 
+    const floor = await bareHttpFloor();
+
     // Baseline: the same JSON, one transaction per insert, same file and pragmas.
     const db = new Database(join(kern.dataDir, 'plugins', 'store-sqlite', 'state.db'));
     db.pragma('journal_mode = WAL');
@@ -113,12 +107,73 @@ async function main(): Promise<void> {
       ['measure', 'Kern HTTP API', 'raw better-sqlite3', 'ratio', 'target'],
       ['creates/s', httpRate, rawRate, `${(httpRate / rawRate * 100).toFixed(1)}%`, '>= 3000'],
       ['kernel CPU per create (µs)', kernelCpuPerCreate, rawCpuPerInsert, `${(kernelCpuPerCreate / rawCpuPerInsert).toFixed(1)}x`, '<= 333 (1 core)'],
+      ['floor: bare node:http, req/s', floor.rate, '-', `Kern ${(httpRate / floor.rate * 100).toFixed(0)}%`, ''],
+      ['floor: its CPU per req (µs)', floor.cpuMicros, '-', '-', ''],
       ['watch p50 (ms)', percentile(sorted, 50), '-', '-', ''],
       ['watch p99 (ms)', percentile(sorted, 99), '-', '-', '< 50'],
       ['events seen', latencies.length, '-', '-', String(COUNT)],
     ]);
   } finally {
     kern.cleanup();
+  }
+}
+
+/** POSTs one JSON body to the configmaps path of `url`; resolves on 200/201. */
+function poster(url: URL, token: string, agent: http.Agent): (body: string) => Promise<void> {
+  return (body) => new Promise<void>((ok, fail) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, agent, method: 'POST',
+      path: '/api/v1/namespaces/default/configmaps',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 201 || res.statusCode === 200 ? ok() : fail(new Error(`create got HTTP ${res.statusCode}`))));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/**
+ * What any Node HTTP server costs on this machine: a bare node:http server
+ * in its own process that parses the body and answers 201 with it, driven
+ * by the same client the same way (warm-up, then COUNT requests).
+ */
+const BARE_SERVER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.stringify(JSON.parse(Buffer.concat(chunks).toString()));
+    res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+
+async function bareHttpFloor(): Promise<{ rate: number; cpuMicros: number }> {
+  const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((ok, fail) => {
+      child.stdout.once('data', (d) => ok(String(d).trim()));
+      child.once('exit', (code) => fail(new Error(`the bare HTTP server exited with ${code}`)));
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+    const post = poster(new URL(`http://127.0.0.1:${port}`), 'none', agent);
+    let warmed = 0;
+    await Promise.all(Array.from({ length: CLIENTS }, async () => { while (warmed < WARMUP) await post(manifest(warmed++, 'warmup')); }));
+    let next = 0;
+    const cpuBefore = processCpuSeconds(child.pid!);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => { while (next < COUNT) await post(manifest(next++)); }));
+    const seconds = (performance.now() - started) / 1000;
+    const cpuMicros = (processCpuSeconds(child.pid!) - cpuBefore) / COUNT * 1e6;
+    agent.destroy();
+    return { rate: COUNT / seconds, cpuMicros };
+  } finally {
+    child.kill();
   }
 }
 
