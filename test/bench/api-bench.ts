@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
+import { inParallel } from './hollow-node-fleet';
 import { percentile, printTable, processCpuSeconds } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
@@ -62,25 +63,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
 
     const post = poster(url, kern.token, agent);
-
-    let warmed = 0;
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (warmed < WARMUP) await post(manifest(warmed++, 'warmup'));
-    }));
-
-    let next = 0;
-    const cpuBefore = processCpuSeconds(kern.child.pid!);
-    const started = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < COUNT) {
-        const i = next++;
-        sentAt.set(`bench-${i}`, performance.now());
-        await post(manifest(i));
-      }
-    }));
-    const httpSeconds = (performance.now() - started) / 1000;
+    const kernRun = await drive(kern.child.pid!, post, (i) => sentAt.set(`bench-${i}`, performance.now()));
+    const httpSeconds = kernRun.seconds;
     await Promise.race([allSeen, new Promise((r) => setTimeout(r, 10000))]);
-    const kernelCpuPerCreate = (processCpuSeconds(kern.child.pid!) - cpuBefore) / COUNT * 1e6;
+    const kernelCpuPerCreate = kernRun.cpuMicros;
     watchReq.destroy();
     agent.destroy();
     await kern.stop();
@@ -116,6 +102,23 @@ async function main(): Promise<void> {
   } finally {
     kern.cleanup();
   }
+}
+
+/**
+ * The load both servers get: WARMUP untimed creates, then COUNT timed ones,
+ * CLIENTS at a time; the server process's CPU time per timed create.
+ */
+async function drive(serverPid: number, post: (body: string) => Promise<void>, beforeSend: (i: number) => void = () => undefined): Promise<{ seconds: number; cpuMicros: number }> {
+  const indexes = (n: number) => Array.from({ length: n }, (_, i) => i);
+  await inParallel(indexes(WARMUP), CLIENTS, (i) => post(manifest(i, 'warmup')));
+  const cpuBefore = processCpuSeconds(serverPid);
+  const started = performance.now();
+  await inParallel(indexes(COUNT), CLIENTS, (i) => {
+    beforeSend(i);
+    return post(manifest(i));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / COUNT * 1e6 };
 }
 
 /** POSTs one JSON body to the configmaps path of `url`; resolves on 200/201. */
@@ -161,17 +164,9 @@ async function bareHttpFloor(): Promise<{ rate: number; cpuMicros: number }> {
       child.once('exit', (code) => fail(new Error(`the bare HTTP server exited with ${code}`)));
     });
     const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-    const post = poster(new URL(`http://127.0.0.1:${port}`), 'none', agent);
-    let warmed = 0;
-    await Promise.all(Array.from({ length: CLIENTS }, async () => { while (warmed < WARMUP) await post(manifest(warmed++, 'warmup')); }));
-    let next = 0;
-    const cpuBefore = processCpuSeconds(child.pid!);
-    const started = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => { while (next < COUNT) await post(manifest(next++)); }));
-    const seconds = (performance.now() - started) / 1000;
-    const cpuMicros = (processCpuSeconds(child.pid!) - cpuBefore) / COUNT * 1e6;
+    const run = await drive(child.pid!, poster(new URL(`http://127.0.0.1:${port}`), 'none', agent));
     agent.destroy();
-    return { rate: COUNT / seconds, cpuMicros };
+    return { rate: COUNT / run.seconds, cpuMicros: run.cpuMicros };
   } finally {
     child.kill();
   }

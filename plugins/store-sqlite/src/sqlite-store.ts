@@ -295,7 +295,7 @@ export class SqliteStore implements StoreDriver {
   /** Commits a batch of writes in one transaction, then fans the changes out in order. */
   private commitBatch(ops: WriteOp[]): Outcome<KernObject>[] {
     if (this.closed) throw closedError();
-    const outcomes = ops.length === 1 ? [this.commitOne(ops[0])] : this.guard(() => this.batchTx.immediate(ops));
+    const outcomes = this.guard(() => this.batchTx.immediate(ops));
     let newest = 0;
     for (const o of outcomes) {
       if (!o.ok || !o.value.event) continue;
@@ -305,19 +305,6 @@ export class SqliteStore implements StoreDriver {
     }
     if (newest) this.maybeCompact(newest);
     return outcomes.map((o) => (o.ok ? { ok: true, value: o.value.object } : o));
-  }
-
-  /**
-   * A batch of one needs no savepoint: its transaction is the write's own,
-   * so a failed write rolls back just itself. (Most batches are of one when
-   * writers wait for each reply, and a savepoint is two more statements.)
-   */
-  private commitOne(op: WriteOp): Outcome<WriteResult> {
-    try {
-      return { ok: true, value: this.opTx.immediate(op) };
-    } catch (error) {
-      return { ok: false, error: toStoreError(error) };
-    }
   }
 
   private maybeCompact(revision: number): void {

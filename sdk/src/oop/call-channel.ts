@@ -26,7 +26,7 @@ class CallChannel {
   private stream?: grpc.ClientDuplexStream<Call, CallResult>;
   private readonly pending = new Map<number, PendingCall>();
   private lastId = 0;
-  unsupported = false;
+  private unsupported = false;
 
   constructor(private readonly client: DriverServiceClient) {}
 
@@ -65,9 +65,8 @@ class CallChannel {
       if (e.code === grpc.status.UNIMPLEMENTED) this.unsupported = true;
       this.finish(stream, e);
     });
-    // The driver ended the stream (it is stopping) after answering what it had.
+    // After 'error' when the call failed; alone when the driver ended the stream (it is stopping) after answering what it had.
     stream.on('status', () => this.finish(stream, unavailable('the driver ended the call stream')));
-    stream.on('end', () => this.finish(stream, unavailable('the driver ended the call stream')));
     this.stream = stream;
     return stream;
   }
@@ -99,11 +98,6 @@ export function callOverStream(client: DriverServiceClient, method: string, args
     channels.set(client, channel);
   }
   return channel.call(method, argsJson);
-}
-
-/** Whether the driver behind `client` was found not to serve `Calls`. */
-export function servesOnlyInvoke(client: DriverServiceClient): boolean {
-  return channels.get(client)?.unsupported ?? false;
 }
 
 /** Closes a driver client together with its call stream (grpc-js leaves open streams running after `close()`). */

@@ -4,7 +4,7 @@ import { DriverKind } from '../plugin';
 import { isProtocolKind } from './driver-methods';
 import { DRIVER_PROTOCOL_VERSION, DriverServiceClient, driverClient } from './protocol';
 import { fromGrpcError } from './wire-errors';
-import { USE_INVOKE, callOverStream, closeDriverClient, servesOnlyInvoke } from './call-channel';
+import { USE_INVOKE, callOverStream, closeDriverClient } from './call-channel';
 
 /**
  * Where a driver proxy sends its calls. A fixed socket for tools and tests
@@ -53,7 +53,6 @@ export function invokeMethod(endpoint: DriverEndpoint, method: string, args: unk
     return Promise.reject(e);
   }
   const argsJson = JSON.stringify(trimTrailingUndefined(args));
-  if (servesOnlyInvoke(client)) return invokeUnary(endpoint, client, method, argsJson);
   return callOverStream(client, method, argsJson).then(
     parseResult,
     (e) => (e === USE_INVOKE ? invokeUnary(endpoint, client, method, argsJson) : Promise.reject(callError(endpoint, e))),
