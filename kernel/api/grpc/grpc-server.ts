@@ -1,6 +1,6 @@
 import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors } from '@kern/sdk';
+import { LOCAL_CHANNEL_OPTIONS, SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors } from '@kern/sdk';
 import { ApiContext } from '../api-context';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
@@ -61,14 +61,15 @@ export async function startGrpcServer(api: ApiContext, options: GrpcServerOption
 /** Serves the Kernel service on a unix socket (replacing a stale file there) for the one caller behind `options.syscalls`. */
 export async function startUnixSocketGrpcServer(ctx: KernelServiceContext, options: UnixSocketGrpcServerOptions): Promise<RunningGrpcServer> {
   rmSync(options.socketPath, { force: true });
-  const running = await serveKernel(ctx, () => options.syscalls, `unix:${options.socketPath}`, () => chmodSync(options.socketPath, 0o600));
+  const running = await serveKernel(ctx, () => options.syscalls, `unix:${options.socketPath}`, () => chmodSync(options.socketPath, 0o600), LOCAL_CHANNEL_OPTIONS);
   return { port: 0, close: () => running.close().finally(() => rmSync(options.socketPath, { force: true })) };
 }
 
 async function serveKernel(
   api: KernelServiceContext, syscallsOf: (metadata: grpc.Metadata) => Syscalls, address: string, afterBind: () => void,
+  channelOptions: grpc.ServerOptions = {},
 ): Promise<RunningGrpcServer> {
-  const server = new grpc.Server();
+  const server = new grpc.Server(channelOptions);
   /** Stop functions of open Watch and Stream calls, run when the server closes. */
   const watches = new Set<() => void>();
 

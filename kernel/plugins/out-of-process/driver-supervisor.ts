@@ -158,10 +158,13 @@ export class DriverSupervisor implements DriverEndpoint {
       this.runningSince = undefined;
       const current = this.current;
       this.current = undefined;
-      if (current?.client) closeDriverClient(current.client);
       if (current) {
+        // New calls are refused from here (state 'stopped'); the connection
+        // stays open until the driver exits, so the calls it is running
+        // finish (serveDriver answers them before it ends its streams).
         const exit = await current.process.stop(this.options.stopGraceMs);
         this.log.write('kern', `driver stopped: ${describeExit(exit)}`);
+        if (current.client) closeDriverClient(current.client);
       }
       rmSync(this.driver.socketPath, { force: true });
       await this.log.close();

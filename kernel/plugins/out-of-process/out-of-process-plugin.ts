@@ -1,7 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DriverIdentity, KernelError, Logger, PluginDefinition, PluginManifest, RuntimeDriverProxy, createUnaryDriverProxy, toDisposable,
+  KernelError, OUT_OF_PROCESS_KINDS, PluginDefinition, PluginManifest, driverProxy, runsOutOfProcess, toDisposable,
 } from '@kern/sdk';
 import { startUnixSocketGrpcServer } from '../../api/grpc/grpc-server';
 import { SyscallTable } from '../../syscalls/syscall-table';
@@ -17,11 +17,8 @@ export const DRIVER_LOG = 'driver.log';
 // sun_path holds 108 bytes on Linux, the terminating NUL included.
 const MAX_SOCKET_PATH = 107;
 
-/** Kinds the kernel can stand a proxy in for: every method crosses protocol version 1. */
-const PROXIED_KINDS = ['runtime', 'network', 'volume'];
-
 export interface OutOfProcessOptions {
-  /** The kernel's syscall table: the plugin's socket lists its syscalls. */
+  /** The kernel's syscall table; the plugin's socket answers only the manifest's syscalls from it. */
   syscalls: SyscallTable;
   supervisor?: Partial<SupervisorOptions>;
 }
@@ -47,9 +44,9 @@ export function outOfProcessPlugin(manifest: PluginManifest, dir: string, option
   const definition: PluginDefinition = {
     async activate(ctx) {
       const provided = manifest.provides[0];
-      if (!provided || manifest.provides.length !== 1 || !PROXIED_KINDS.includes(provided.kind)) {
+      if (!provided || manifest.provides.length !== 1 || !runsOutOfProcess(provided.kind)) {
         throw new KernelError('FailedPrecondition',
-          `plugin ${manifest.id} runs out of process (kern.command), which works for exactly one driver of kind runtime, network or volume in kern.provides; run a ${provided?.kind ?? 'driver of another'} kind in process (kern.entry / main) instead`,
+          `plugin ${manifest.id} runs out of process (kern.command), which works for exactly one driver of kind ${OUT_OF_PROCESS_KINDS.join(', ')} in kern.provides; run a ${provided?.kind ?? 'driver of another'} kind in process (kern.entry / main) instead`,
           { field: 'kern.provides', code: 'KERN_ERR_PLUGIN_OUT_OF_PROCESS_KIND' });
       }
       const driverSocket = socketPath(ctx.dataDir, DRIVER_SOCKET);
@@ -76,16 +73,10 @@ export function outOfProcessPlugin(manifest: PluginManifest, dir: string, option
       ctx.subscriptions.push(toDisposable(() => running.stop()));
 
       const identity = await running.start();
-      ctx.subscriptions.push(ctx.drivers.register(identity.kind, identity.name, proxyFor(identity, running, ctx.logger)));
+      ctx.subscriptions.push(ctx.drivers.register(identity.kind, identity.name, driverProxy(identity, running, ctx.logger)));
     },
   };
   return { definition, status: () => supervisor?.status() };
-}
-
-function proxyFor(identity: DriverIdentity, supervisor: DriverSupervisor, logger: Logger): unknown {
-  const methods = identity.capabilities.methods;
-  if (identity.kind === 'runtime') return new RuntimeDriverProxy(supervisor, identity.name, { methods, logger });
-  return createUnaryDriverProxy(identity.kind, identity.name, supervisor, methods);
 }
 
 function socketPath(dataDir: string, file: string): string {

@@ -9,7 +9,7 @@ import { NetworkDriver } from '../drivers/network-driver';
 import { RuntimeDriver } from '../drivers/runtime-driver';
 import { VolumeDriver } from '../drivers/volume-driver';
 import { KernelError, errors } from '../errors';
-import { ConnectedDriver, connectDriver } from '../oop';
+import { ConnectedDriver, OutOfProcessKind, connectDriver } from '../oop';
 import { NetworkSandbox, NetworkUnderTest } from '../testing/network-conformance';
 import { CONFORMANCE_RUN_LABEL, RuntimeUnderTest } from '../testing/runtime-conformance';
 import { VolumeUnderTest } from '../testing/volume-conformance';
@@ -38,8 +38,7 @@ export function inProcessFactory(moduleExports: unknown, modulePath: string): ()
   return async () => create();
 }
 
-/** The kinds whose suites run against a driver in another process. */
-export type OutOfProcessKind = 'runtime' | 'network' | 'volume';
+export type { OutOfProcessKind };
 
 export interface OutOfProcessOptions {
   kind: OutOfProcessKind;

@@ -34,9 +34,7 @@ export interface ConformanceSuite {
     | 'describeVolumeConformance' | 'describeObjectStoreConformance';
   /** What `createConformanceTarget()` returns (also from `@kern/sdk/testing`). */
   targetType: 'RuntimeUnderTest' | 'StoreUnderTest' | 'NetworkUnderTest' | 'VolumeUnderTest' | 'ObjectStoreUnderTest';
-  /** Whether the suite can run against a driver in another process (the protocol carries everything it calls). */
-  outOfProcess: boolean;
-  /** Why it cannot, when it cannot (ends "... cannot run against a driver in another process yet (<this>)"). */
+  /** Why it cannot run against a driver in another process (the kinds outside OUT_OF_PROCESS_KINDS); ends "... cannot run against a driver in another process yet (<this>)". */
   inProcessOnlyReason?: string;
   /**
    * The body of the scaffold's `src/conformance-target.ts` after its imports
@@ -71,7 +69,7 @@ const runtime: DriverKindTemplate = {
     { name: 'watchEvents', parameters: 'onEvent: (e: RuntimeEvent) => void', returns: 'Disposable', sync: true, doc: 'Container start, die and oom events, so the agent need not poll.' },
     { name: 'importImage', parameters: 'name: string, rootfsTar: Readable', returns: 'Promise<void>', doc: 'Makes image `name` from a root filesystem tarball (`kern image import`).' },
   ],
-  suite: { describeFunction: 'describeRuntimeConformance', targetType: 'RuntimeUnderTest', outOfProcess: true },
+  suite: { describeFunction: 'describeRuntimeConformance', targetType: 'RuntimeUnderTest' },
 };
 
 const store: DriverKindTemplate = {
@@ -90,7 +88,7 @@ const store: DriverKindTemplate = {
     { name: 'close', parameters: '', returns: 'Promise<void>', doc: 'Releases everything; later calls fail with Unavailable. Closing twice is a no-op.' },
   ],
   optionalMethods: [],
-  suite: { describeFunction: 'describeStoreConformance', targetType: 'StoreUnderTest', outOfProcess: false, inProcessOnlyReason: PROTOCOL_V1 },
+  suite: { describeFunction: 'describeStoreConformance', targetType: 'StoreUnderTest', inProcessOnlyReason: PROTOCOL_V1 },
 };
 
 const network: DriverKindTemplate = {
@@ -104,7 +102,7 @@ const network: DriverKindTemplate = {
   ],
   optionalMethods: [],
   suite: {
-    describeFunction: 'describeNetworkConformance', targetType: 'NetworkUnderTest', outOfProcess: true,
+    describeFunction: 'describeNetworkConformance', targetType: 'NetworkUnderTest',
     scaffoldTarget: (className, pluginId) => `
 /**
  * The driver under test, for src/driver.test.ts and \`kern-sdk conformance network .\`
@@ -146,7 +144,7 @@ const volume: DriverKindTemplate = {
   ],
   optionalMethods: [],
   suite: {
-    describeFunction: 'describeVolumeConformance', targetType: 'VolumeUnderTest', outOfProcess: true,
+    describeFunction: 'describeVolumeConformance', targetType: 'VolumeUnderTest',
     scaffoldTarget: (className, pluginId) => `
 /**
  * The driver under test, for src/driver.test.ts and \`kern-sdk conformance volume .\`
@@ -184,7 +182,7 @@ const objectstore: DriverKindTemplate = {
   ],
   optionalMethods: [],
   suite: {
-    describeFunction: 'describeObjectStoreConformance', targetType: 'ObjectStoreUnderTest', outOfProcess: false,
+    describeFunction: 'describeObjectStoreConformance', targetType: 'ObjectStoreUnderTest',
     inProcessOnlyReason: 'object bodies are streams, which driver protocol version 1 does not carry',
     scaffoldTarget: (className, pluginId) => `
 /**

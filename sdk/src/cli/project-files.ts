@@ -1,3 +1,4 @@
+import { runsOutOfProcess } from '../oop/driver-methods';
 import { DriverProject, ProjectNames, projectNames, sourceFiles } from './driver-project';
 
 /** Every file of a new driver project, by path relative to its directory. */
@@ -100,7 +101,7 @@ does its part. The same suite from the command line, against the build:
 
 \`\`\`sh
 npm run build
-kern-sdk conformance ${project.kind} .${suite.outOfProcess ? `                         # in process: the entry's createConformanceTarget()
+kern-sdk conformance ${project.kind} .${runsOutOfProcess(project.kind) ? `                         # in process: the entry's createConformanceTarget()
 kern-sdk conformance ${project.kind} . --command "node dist/main.js"   # out of process, over the driver socket` : ''}
 \`\`\``
     : `The sdk has no conformance suite for ${project.kind} drivers yet: \`npm test\` runs the

@@ -8,8 +8,8 @@ import { KernelError, errors } from '../errors';
 import { DRIVER_KINDS } from '../plugin';
 import { splitCommand } from './command-line';
 import { conformanceTargetOf } from './conformance-export';
-import type { OutOfProcessKind } from './conformance-targets';
 import { TestFileModules, inProcessTestFile, outOfProcessTestFile } from './conformance-test-file';
+import { runsOutOfProcess } from '../oop/driver-methods';
 import { ConformanceSuite, DRIVER_KIND_TEMPLATES } from './driver-kinds';
 import { locateModule } from './locate-module';
 import { checkDriverKind } from './names';
@@ -132,7 +132,7 @@ export async function runConformance(options: ConformanceRunOptions): Promise<nu
 function outOfProcessPlan(
   kind: string, suite: ConformanceSuite, label: string, cwd: string, options: ConformanceRunOptions, modules: TestFileModules,
 ): string {
-  if (!suite.outOfProcess) {
+  if (!runsOutOfProcess(kind)) {
     throw errors.notImplemented(`the ${kind} suite cannot run against a driver in another process yet ` +
       `(${suite.inProcessOnlyReason ?? 'driver protocol version 1 does not carry everything it calls'}); run it in process without --command`);
   }
@@ -148,7 +148,7 @@ function outOfProcessPlan(
     if (!config || typeof config !== 'object' || Array.isArray(config)) throw errors.invalid('config', 'must be a JSON object');
   }
   return outOfProcessTestFile(suite, label, {
-    kind: kind as OutOfProcessKind, command, cwd, config,
+    kind, command, cwd, config,
     ...(kind === 'runtime' ? { image: options.image ?? DEFAULT_IMAGE } : {}),
     ...(kind === 'network' ? { podCidr: checkPodCidr(options.podCidr) } : {}),
     ...(options.dataDir ? { dataDir: resolve(options.dataDir) } : {}),

@@ -61,9 +61,11 @@ class CallChannel {
       if (result.errorCode) call.reject({ code: result.errorCode, details: result.errorDetails, message: result.errorDetails });
       else call.resolve(result.resultJson);
     });
+    // Driver errors come back inside CallResults, so a failure of the stream
+    // itself is the transport's (cancelled, reset, driver gone): Unavailable.
     stream.on('error', (e: grpc.ServiceError) => {
       if (e.code === grpc.status.UNIMPLEMENTED) this.unsupported = true;
-      this.finish(stream, e);
+      this.finish(stream, unavailable(e.details || e.message));
     });
     // After 'error' when the call failed; alone when the driver ended the stream (it is stopping) after answering what it had.
     stream.on('status', () => this.finish(stream, unavailable('the driver ended the call stream')));

@@ -49,7 +49,7 @@ export class CallStreams {
       );
     });
     call.on('end', stopTaking);
-    call.on('error', () => this.open.delete(stopTaking)); // the kernel cancelled: nothing left to answer
+    call.on('cancelled', () => this.open.delete(stopTaking)); // the kernel went away: nothing left to answer
     this.open.add(stopTaking);
     if (this.draining) stopTaking();
   }

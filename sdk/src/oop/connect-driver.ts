@@ -1,6 +1,7 @@
 import { RuntimeDriver } from '../drivers/runtime-driver';
 import { DriverKind } from '../plugin';
-import { DriverCapabilities, SocketDriverEndpoint, handshake } from './driver-endpoint';
+import { Logger } from '../logger';
+import { DriverCapabilities, DriverEndpoint, DriverIdentity, SocketDriverEndpoint, handshake } from './driver-endpoint';
 import { RuntimeDriverProxy } from './runtime-driver-client';
 import { createUnaryDriverProxy } from './unary-driver-proxy';
 
@@ -24,6 +25,18 @@ export interface ConnectedDriver<T = RuntimeDriver> {
 }
 
 /**
+ * The proxy that stands in for the driver `identity` names, sending its
+ * calls to `endpoint`: a {@link RuntimeDriverProxy} for a runtime, a
+ * request/response proxy for the other kinds; only the methods the driver
+ * said it implements.
+ */
+export function driverProxy(identity: DriverIdentity, endpoint: DriverEndpoint, logger?: Logger): unknown {
+  const methods = identity.capabilities.methods;
+  if (identity.kind === 'runtime') return new RuntimeDriverProxy(endpoint, identity.name, { methods, ...(logger ? { logger } : {}) });
+  return createUnaryDriverProxy(identity.kind, identity.name, endpoint, methods);
+}
+
+/**
  * Connects to a driver serving `kern.driver.v1.Driver` on the unix socket
  * `socketPath` and handshakes (FailedPrecondition for another protocol
  * version; Unavailable when nothing answers). For tools and tests, such as
@@ -41,11 +54,7 @@ export async function connectDriver<T = RuntimeDriver>(socketPath: string, optio
       kernelVersion: options.kernelVersion ?? 'unknown', timeoutMs: options.timeoutMs ?? 10_000, description: endpoint.description,
     });
     endpoint.description = `${identity.kind} driver "${identity.name}"`;
-    const methods = identity.capabilities.methods;
-    const driver = identity.kind === 'runtime'
-      ? new RuntimeDriverProxy(endpoint, identity.name, { methods })
-      : createUnaryDriverProxy(identity.kind, identity.name, endpoint, methods);
-    return { ...identity, driver: driver as T, close: () => endpoint.close() };
+    return { ...identity, driver: driverProxy(identity, endpoint) as T, close: () => endpoint.close() };
   } catch (e) {
     endpoint.close();
     throw e;

@@ -73,7 +73,7 @@ function parseResult(resultJson: string | undefined): unknown {
 }
 
 /** JSON has no undefined: an optional argument left out stays out rather than becoming null. */
-function trimTrailingUndefined(args: unknown[]): unknown[] {
+export function trimTrailingUndefined(args: unknown[]): unknown[] {
   let end = args.length;
   while (end > 0 && args[end - 1] === undefined) end--;
   return args.slice(0, end);

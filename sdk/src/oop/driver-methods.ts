@@ -39,6 +39,18 @@ export function protocolMethods(kind: DriverKind): string[] {
   return [...m.unary, ...m.streams, ...m.special];
 }
 
+/**
+ * Kinds whose whole interface protocol version 1 carries, so a driver of
+ * them can run out of process. Store watches and object bodies are not
+ * carried: store and object store drivers run in process.
+ */
+export const OUT_OF_PROCESS_KINDS = ['runtime', 'network', 'volume'] as const;
+export type OutOfProcessKind = typeof OUT_OF_PROCESS_KINDS[number];
+
+export function runsOutOfProcess(kind: string): kind is OutOfProcessKind {
+  return (OUT_OF_PROCESS_KINDS as readonly string[]).includes(kind);
+}
+
 /** True when `kind` is a driver kind the protocol knows. */
 export function isProtocolKind(kind: string): kind is DriverKind {
   return Object.prototype.hasOwnProperty.call(DRIVER_METHODS, kind);

@@ -72,8 +72,9 @@ export async function serveDriver(options: ServeDriverOptions): Promise<DriverSe
   }
   const logger = options.logger ?? silentLogger;
   const server = new grpc.Server(LOCAL_CHANNEL_OPTIONS);
-  const callStreams = new CallStreams(unaryMethodRunner(options));
-  server.addService(driverService().service, driverHandlers(options, callStreams));
+  const runUnary = unaryMethodRunner(options);
+  const callStreams = new CallStreams(runUnary);
+  server.addService(driverService().service, driverHandlers(options, runUnary, callStreams));
 
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
@@ -143,11 +144,10 @@ function unaryMethodRunner(options: ServeDriverOptions): RunCall {
   return async (method, argsJson) => methodOf(options, method, allowed)(...parseArgs(argsJson));
 }
 
-function driverHandlers(options: ServeDriverOptions, callStreams: CallStreams): grpc.UntypedServiceImplementation {
+function driverHandlers(options: ServeDriverOptions, runUnary: RunCall, callStreams: CallStreams): grpc.UntypedServiceImplementation {
   const { kind, name, driver } = options;
   const methods = DRIVER_METHODS[kind];
   const implemented = () => protocolMethods(kind).filter((m) => typeof (driver as Record<string, unknown>)[m] === 'function');
-  const runUnary = unaryMethodRunner(options);
 
   return {
     Handshake: (call: grpc.ServerUnaryCall<HandshakeRequest, HandshakeReply>, callback: grpc.sendUnaryData<HandshakeReply>) => {

@@ -7,7 +7,7 @@ import {
 import { errors } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { Disposable, toDisposable } from '../tokens';
-import { DriverEndpoint, callError, invokeMethod } from './driver-endpoint';
+import { DriverEndpoint, callError, invokeMethod, trimTrailingUndefined } from './driver-endpoint';
 import { Chunk, ExecInput, ExecOutput } from './protocol';
 
 export interface RuntimeDriverProxyOptions {
@@ -257,9 +257,8 @@ export class RuntimeDriverProxy implements RuntimeDriver {
    * so nothing after `opened` is missed; they see errors as KernelErrors.
    */
   private openStream(method: string, args: unknown[], handlers: StreamHandlers): Promise<grpc.ClientReadableStream<Chunk>> {
-    const trimmed = args[args.length - 1] === undefined ? args.slice(0, -1) : args;
     return new Promise((resolve, reject) => {
-      const call = this.endpoint.client().OpenStream({ method, argsJson: JSON.stringify(trimmed) });
+      const call = this.endpoint.client().OpenStream({ method, argsJson: JSON.stringify(trimTrailingUndefined(args)) });
       let opened = false;
       call.on('data', (m: Chunk) => {
         if (opened) {
