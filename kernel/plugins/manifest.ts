@@ -210,7 +210,12 @@ export function isOutOfProcess(manifest: PluginManifest): boolean {
 
 /** True when the kernel's ABI version satisfies the plugin's `kern.kernelAbi`. */
 export function abiCompatible(manifest: PluginManifest, kernelVersion: string): boolean {
-  return semver.satisfies(kernelVersion, manifest.kernelAbi, { includePrerelease: true });
+  return abiAdmits(manifest.kernelAbi, kernelVersion);
+}
+
+/** True when the kernel ABI range `range` (a manifest's or a registry entry's) is valid and admits `kernelVersion`. */
+export function abiAdmits(range: string, kernelVersion: string): boolean {
+  return semver.validRange(range) !== null && semver.satisfies(kernelVersion, range, { includePrerelease: true });
 }
 
 /** FailedPrecondition naming both versions, for a plugin built for another kernel ABI. */

@@ -24,22 +24,16 @@ export interface FileChange {
   undo(): Promise<void>;
 }
 
-export interface AppliedChange {
-  /** Unloads what was loaded, undoes the files and loads the previous plugins again. */
-  undo(): Promise<void>;
-  /** What was loaded, in order. */
-  loaded: string[];
-}
-
 /**
  * Changes plugin files under a running kernel: unloads every changed plugin
  * it knows and the active plugins that require them (dependents first),
  * applies the file change, then loads the new packages and the bounced
- * dependents (dependencies first). If anything fails, it unloads what it
- * loaded, undoes the files and loads the previous plugins again, then
- * throws the error — naming the plugin whose activation failed.
+ * dependents (dependencies first); returns the ids loaded, in order. If
+ * anything fails, it unloads what it loaded, undoes the files and loads the
+ * previous plugins again, then throws the error — naming the plugin whose
+ * activation failed.
  */
-export async function applyUnderKernel(kernel: KernelPlugins, change: KernelChange, files: FileChange, warn: (text: string) => void = () => undefined): Promise<AppliedChange> {
+export async function applyUnderKernel(kernel: KernelPlugins, change: KernelChange, files: FileChange, warn: (text: string) => void = () => undefined): Promise<string[]> {
   const before = await kernel.list();
   const known = new Map(before.map((p) => [p.id, p]));
   const changed = new Set(change.changed);
@@ -61,17 +55,7 @@ export async function applyUnderKernel(kernel: KernelPlugins, change: KernelChan
 
   const unloaded: string[] = [];
   const loaded: string[] = [];
-  const restorePrevious = async (): Promise<string[]> => {
-    const problems: string[] = [];
-    for (const p of previous) {
-      try {
-        await kernel.load(p.dir);
-      } catch (e) {
-        problems.push(`${p.id}: ${toKernelError(e).message}`);
-      }
-    }
-    return problems;
-  };
+  const restorePrevious = () => restoreOnly(kernel, previous);
   const undo = async (): Promise<string[]> => {
     const problems: string[] = [];
     for (const id of [...loaded].reverse()) {
@@ -123,12 +107,10 @@ export async function applyUnderKernel(kernel: KernelPlugins, change: KernelChan
         { field: p.id, code: CLIENT_ERROR_CODES.activation, cause: e });
     }
   }
-  return {
-    loaded: [...loaded],
-    undo: async () => report(await undo()),
-  };
+  return loaded;
 }
 
+/** Loads `packages` again in order; the problems of those that failed. */
 async function restoreOnly(kernel: KernelPlugins, packages: PackageToLoad[]): Promise<string[]> {
   const problems: string[] = [];
   for (const p of packages) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as semver from 'semver';
 import { KernelError, isErrorKind } from '@kern/sdk';
-import { readManifest } from '../../kernel/plugins/manifest';
+import { abiAdmits, readManifest } from '../../kernel/plugins/manifest';
 import { extractPackage } from '../package-format/extract-package';
 import { PackageManifest, canonicalJson } from '../package-format/package-digest';
 import { CLIENT_ERROR_CODES } from './client-errors';
@@ -94,7 +94,7 @@ export function newerForOtherAbi(docs: ReadonlyMap<string, PluginDocument>, chos
   const out: NewerVersion[] = [];
   for (const { id, version } of chosen) {
     const newer = (docs.get(id)?.versions ?? [])
-      .filter((v) => !v.yanked && semver.gt(v.version, version) && !semver.satisfies(kernelAbi, v.kernelAbi, { includePrerelease: true }))
+      .filter((v) => !v.yanked && semver.gt(v.version, version) && !abiAdmits(v.kernelAbi, kernelAbi))
       .sort((a, b) => semver.rcompare(a.version, b.version))[0];
     if (newer) out.push({ id, version: newer.version, kernelAbi: newer.kernelAbi });
   }
@@ -211,7 +211,7 @@ export async function applySwap(env: PluginEnvironment, root: string, entries: S
   };
   let loaded: string[] = [];
   if (env.kernel) {
-    loaded = (await applyUnderKernel(env.kernel, change, files, (t) => env.progress.info(t))).loaded;
+    loaded = await applyUnderKernel(env.kernel, change, files, (t) => env.progress.info(t));
   } else {
     if (env.kernelNote) env.progress.info(env.kernelNote);
     await files.apply();

@@ -15,17 +15,22 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** A download gives up when no byte arrives for this long (big packages may take long in total). */
 const DOWNLOAD_IDLE_MS = 60_000;
 
-/** `--registry URL`, else `KERN_REGISTRY`, else the default; Invalid naming the flag when not an http(s) URL. */
-export function registryUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = flag || env.KERN_REGISTRY || DEFAULT_REGISTRY_URL;
+/**
+ * `--registry URL`, else `KERN_REGISTRY`, else `fallback` (the registry a
+ * lock file names), else the default; Invalid naming where it came from
+ * when not an http(s) URL.
+ */
+export function registryUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, fallback?: string): string {
+  const raw = flag || env.KERN_REGISTRY || fallback || DEFAULT_REGISTRY_URL;
+  const field = flag ? '--registry' : env.KERN_REGISTRY ? 'KERN_REGISTRY' : 'registry';
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new KernelError('Invalid', `registry "${raw}" is not a URL (example: ${DEFAULT_REGISTRY_URL})`, { field: flag ? '--registry' : 'KERN_REGISTRY', code: CLIENT_ERROR_CODES.badRequest });
+    throw new KernelError('Invalid', `registry "${raw}" is not a URL (example: ${DEFAULT_REGISTRY_URL})`, { field, code: CLIENT_ERROR_CODES.badRequest });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new KernelError('Invalid', `registry "${raw}" must be an http:// or https:// URL`, { field: flag ? '--registry' : 'KERN_REGISTRY', code: CLIENT_ERROR_CODES.badRequest });
+    throw new KernelError('Invalid', `registry "${raw}" must be an http:// or https:// URL`, { field, code: CLIENT_ERROR_CODES.badRequest });
   }
   return raw.replace(/\/+$/, '');
 }
@@ -112,10 +117,24 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * A publisher's request (publish, yank, deprecate), carrying its token;
+   * the JSON reply. Errors as for every other request.
+   */
+  async send<T>(method: string, path: string, init: { token: string; body: Buffer | string; headers?: Record<string, string> }): Promise<T> {
+    const res = await this.fetch(this.url + path, AbortSignal.timeout(REQUEST_TIMEOUT_MS), {
+      method, body: init.body, headers: { authorization: `Bearer ${init.token}`, ...init.headers },
+    });
+    return this.jsonReply<T>(res, path);
+  }
+
   private async getJson<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
     const url = new URL(this.url + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const res = await this.fetch(url.toString(), AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    return this.jsonReply<T>(await this.fetch(url.toString(), AbortSignal.timeout(REQUEST_TIMEOUT_MS)), path);
+  }
+
+  private async jsonReply<T>(res: Response, path: string): Promise<T> {
     if (!res.ok) throw await this.replyError(res);
     const text = await res.text();
     try {
@@ -125,9 +144,9 @@ export class RegistryClient {
     }
   }
 
-  private async fetch(url: string, signal: AbortSignal): Promise<Response> {
+  private async fetch(url: string, signal: AbortSignal, init: { method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Response> {
     try {
-      return await fetch(url, { signal, headers: { accept: 'application/json' } });
+      return await fetch(url, { ...init, signal, headers: { accept: 'application/json', ...init.headers } });
     } catch (e) {
       if (signal.aborted && signal.reason instanceof KernelError) throw signal.reason;
       if ((e as Error)?.name === 'TimeoutError') {
@@ -135,7 +154,7 @@ export class RegistryClient {
       }
       const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
       throw new KernelError('Unavailable',
-        `cannot reach the registry at ${this.url}${cause?.code ? ` (${cause.code})` : ''}: is it running? Pass --registry URL or set KERN_REGISTRY`,
+        `cannot reach the registry at ${this.url}: is \`kern registry serve\` running? (--registry or KERN_REGISTRY name another)${cause?.code ? ` [${cause.code}]` : ''}`,
         { code: CLIENT_ERROR_CODES.unreachable, cause: e });
     }
   }

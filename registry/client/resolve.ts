@@ -1,4 +1,5 @@
 import * as semver from 'semver';
+import { abiAdmits } from '../../kernel/plugins/manifest';
 import { KernelError } from '@kern/sdk';
 import { CLIENT_ERROR_CODES } from './client-errors';
 import { PluginRequest, assertPluginId } from './plugin-request';
@@ -114,7 +115,7 @@ export async function resolvePlugins<V extends CandidateVersion>(input: ResolveI
   };
   const describe = (c: Constraint): string => (c.chain.length === 0 ? `${c.id}@${c.range} (${requestedAs})` : [...c.chain, `${c.id} ${c.range}`].join(' → '));
   const rootOf = (c: Constraint): string => c.chain[0] ?? `${c.id}@${c.range}`;
-  const abiFits = (v: V): boolean => semver.validRange(v.kernelAbi) !== null && semver.satisfies(kernelAbi, v.kernelAbi, { includePrerelease: true });
+  const abiFits = (v: V): boolean => abiAdmits(v.kernelAbi, kernelAbi);
   const conflict = (c: Constraint, what: string): KernelError =>
     new KernelError('FailedPrecondition', `cannot install ${rootOf(c)}: ${what}`, { field: c.id, code: CLIENT_ERROR_CODES.conflict });
   const fail = (e: KernelError): false => {

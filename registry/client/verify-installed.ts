@@ -1,6 +1,6 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import { PACKAGE_MANIFEST_FILE, PackageManifest, digestFiles, hashFile } from '../package-format/package-digest';
+import { join } from 'node:path';
+import { PACKAGE_MANIFEST_FILE, PackageManifest } from '../package-format/package-digest';
+import { checkPackageTree } from '../package-format/package-tree';
 import { installedRoot, readInstalledPlugins } from './installed-plugins';
 import { PluginLock, lockFilePath, readLockFile } from './lock-file';
 import { SdkLinkState, sdkLinkState } from './sdk-link';
@@ -56,33 +56,16 @@ export async function verifyInstalled(dataDir: string, sdkDir?: string): Promise
 
 /** The installed package's own list, once every file on disk matches it; throws naming the first difference. */
 async function checkTree(dir: string): Promise<PackageManifest> {
-  let manifest: PackageManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(dir, PACKAGE_MANIFEST_FILE), 'utf8')) as PackageManifest;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? `${join(dir, PACKAGE_MANIFEST_FILE)} is missing (the package is not installed, or not by kern plugin install)` : `${PACKAGE_MANIFEST_FILE} is not valid JSON`);
+  const check = await checkPackageTree(dir);
+  if (check.ok) return check.manifest;
+  if ('problem' in check) {
+    throw new Error({
+      unlisted: `${check.path} was added after install`,
+      missing: `${check.path} is missing`,
+      changed: `${check.path} was modified`,
+      digest: `${PACKAGE_MANIFEST_FILE} was modified (its file list does not give its digest)`,
+    }[check.problem]);
   }
-  if (!Array.isArray(manifest?.files)) throw new Error(`${PACKAGE_MANIFEST_FILE} lists no files`);
-  const listed = new Map(manifest.files.map((f) => [f.path, f]));
-  for (const p of await filesUnder(dir, '')) {
-    if (p !== PACKAGE_MANIFEST_FILE && !listed.has(p)) throw new Error(`${p} was added after install`);
-  }
-  for (const f of manifest.files) {
-    const actual = await hashFile(join(dir, f.path)).catch(() => undefined);
-    if (!actual) throw new Error(`${f.path} is missing`);
-    if (actual.size !== f.size || actual.sha512 !== f.sha512) throw new Error(`${f.path} was modified`);
-  }
-  if (digestFiles(manifest.files) !== manifest.digest) throw new Error(`${PACKAGE_MANIFEST_FILE} was modified (its file list does not give its digest)`);
-  return manifest;
-}
-
-async function filesUnder(root: string, rel: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
-    const p = rel ? posix.join(rel, e.name) : e.name;
-    if (e.isDirectory()) out.push(...(await filesUnder(root, p)));
-    else out.push(p);
-  }
-  return out;
+  if (check.manifestProblem === 'missing') throw new Error(`${join(dir, PACKAGE_MANIFEST_FILE)} is missing (the package is not installed, or not by kern plugin install)`);
+  throw new Error(check.cause ? `${PACKAGE_MANIFEST_FILE} is not valid JSON` : `${PACKAGE_MANIFEST_FILE} lists no files`);
 }

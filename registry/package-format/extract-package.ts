@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { KernelError } from '@kern/sdk';
-import { PACKAGE_ERROR_CODES, PACKAGE_MANIFEST_FILE, PackageManifest, digestFiles, hashFile } from './package-digest';
+import { PACKAGE_ERROR_CODES, PACKAGE_MANIFEST_FILE, PackageManifest } from './package-digest';
+import { checkPackageTree } from './package-tree';
 
 export interface ExtractOptions {
   /** Largest total of file sizes accepted; default 100 MiB. */
@@ -131,35 +132,17 @@ function tampered(what: string): KernelError {
 }
 
 async function verifyTree(root: string): Promise<PackageManifest> {
-  let manifest: PackageManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(root, PACKAGE_MANIFEST_FILE), 'utf8')) as PackageManifest;
-  } catch (e) {
-    throw new KernelError('Invalid', `package: ${PACKAGE_MANIFEST_FILE} is missing or not valid JSON; not a kern package`, { field: PACKAGE_MANIFEST_FILE, code: PACKAGE_ERROR_CODES.invalid, cause: e });
+  const check = await checkPackageTree(root);
+  if (check.ok) return check.manifest;
+  if ('problem' in check) {
+    throw tampered({
+      unlisted: `${check.path} is not listed in ${PACKAGE_MANIFEST_FILE}`,
+      missing: `${check.path} is listed but missing`,
+      changed: `${check.path} does not match its recorded SHA-512`,
+      digest: 'the file list does not match the package digest',
+    }[check.problem]);
   }
-  if (!manifest || !Array.isArray(manifest.files) || typeof manifest.digest !== 'string') {
-    throw new KernelError('Invalid', `package: ${PACKAGE_MANIFEST_FILE} must list files and a digest`, { field: PACKAGE_MANIFEST_FILE, code: PACKAGE_ERROR_CODES.invalid });
-  }
-  const listed = new Map(manifest.files.map((f) => [f.path, f]));
-  const present = (await listFiles(root, '')).filter((p) => p !== PACKAGE_MANIFEST_FILE);
-  for (const p of present) {
-    if (!listed.has(p)) throw tampered(`${p} is not listed in ${PACKAGE_MANIFEST_FILE}`);
-  }
-  for (const f of manifest.files) {
-    const actual = await hashFile(join(root, f.path)).catch(() => undefined);
-    if (!actual) throw tampered(`${f.path} is listed but missing`);
-    if (actual.size !== f.size || actual.sha512 !== f.sha512) throw tampered(`${f.path} does not match its recorded SHA-512`);
-  }
-  if (digestFiles(manifest.files) !== manifest.digest) throw tampered('the file list does not match the package digest');
-  return manifest;
-}
-
-async function listFiles(root: string, rel: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
-    const p = rel ? posix.join(rel, e.name) : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(root, p)));
-    else out.push(p);
-  }
-  return out;
+  throw check.manifestProblem === 'invalid' && !check.cause
+    ? new KernelError('Invalid', `package: ${PACKAGE_MANIFEST_FILE} must list files and a digest`, { field: PACKAGE_MANIFEST_FILE, code: PACKAGE_ERROR_CODES.invalid })
+    : new KernelError('Invalid', `package: ${PACKAGE_MANIFEST_FILE} is missing or not valid JSON; not a kern package`, { field: PACKAGE_MANIFEST_FILE, code: PACKAGE_ERROR_CODES.invalid, cause: check.cause });
 }

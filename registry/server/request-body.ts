@@ -1,4 +1,5 @@
 import { IncomingMessage } from 'node:http';
+import { readBody } from '../../kernel/api/http/body';
 import { httpError } from '../../kernel/api/http/status';
 import { REGISTRY_ERROR_CODES, badRequest } from './registry-status';
 
@@ -10,7 +11,7 @@ export const MAX_NOTE_LENGTH = 2000;
 
 /** Reads a JSON object body; an empty body is `{}`. 400 for anything else, 413 past the limit. */
 export async function readJsonObject(req: IncomingMessage, limit = JSON_BODY_LIMIT_BYTES): Promise<Record<string, unknown>> {
-  const text = (await readSmallBody(req, limit)).toString('utf8').trim();
+  const text = (await readBody(req, limit, bodyTooLarge)).toString('utf8').trim();
   if (text === '') return {};
   let value: unknown;
   try {
@@ -22,28 +23,6 @@ export async function readJsonObject(req: IncomingMessage, limit = JSON_BODY_LIM
     throw badRequest('body', 'request body must be a JSON object, e.g. {"reason": "..."}');
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * The whole body, up to `limit` bytes. Past it the rest is drained, not
- * cut off, so the client can still read the 413.
- */
-function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers['content-length']) > limit) return Promise.reject(bodyTooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      req.resume();
-      reject(bodyTooLarge(limit));
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', (e) => reject(badRequest('body', `could not read the request body: ${e.message}`)));
-  });
 }
 
 function bodyTooLarge(limit: number) {

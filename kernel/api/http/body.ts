@@ -8,8 +8,11 @@ import { badRequest, httpError } from './status';
  * data, and nothing here is a 500.
  */
 
-/** Reads the whole body; 413 once it passes `limit` bytes (before reading, when Content-Length says so). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the whole body; 413 once it passes `limit` bytes (before reading,
+ * when Content-Length says so), with the error `tooLarge` makes.
+ */
+export function readBody(req: IncomingMessage, limit: number, tooLarge: (limit: number) => Error = bodyTooLarge): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise<Buffer>((resolve, reject) => {
@@ -47,7 +50,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function tooLarge(limit: number) {
+function bodyTooLarge(limit: number) {
   return httpError('ResourceExhausted', 413, 'RequestEntityTooLarge',
     `request body is larger than the limit of ${limit} bytes: send a smaller object (the kernel's api.bodyLimitBytes sets the limit)`,
     { code: 'KERN_ERR_API_BODY_TOO_LARGE', field: 'body' });

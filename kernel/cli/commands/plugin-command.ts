@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import * as semver from 'semver';
 import { stringify as toYaml } from 'yaml';
 import { KernelError } from '@kern/sdk';
 import { verifyPackage } from '../../../registry/package-format/extract-package';
@@ -23,6 +22,7 @@ import { TrustStore } from '../../../registry/client/trust-store';
 import { verifyInstalled } from '../../../registry/client/verify-installed';
 import { loadConfig } from '../../config/config';
 import { builtinPluginDirs } from '../../plugins/builtin-plugins';
+import { abiAdmits } from '../../plugins/manifest';
 import { KERN_ABI } from '../../version';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
@@ -169,7 +169,7 @@ function kernelConfig(ctx: CliContext, o: DataDirOptions) {
 
 function registryFor(ctx: CliContext, o: RegistryOptions, lock?: PluginLock): RegistryClient {
   // A lock file names the registry its packages came from; a flag or KERN_REGISTRY still wins.
-  return new RegistryClient(registryUrl(o.registry || ctx.io.env.KERN_REGISTRY || lock?.registry, ctx.io.env));
+  return new RegistryClient(registryUrl(o.registry, ctx.io.env, lock?.registry));
 }
 
 /** Data dir, built-in and extra plugins, progress on stderr, and the running kernel when it uses this data dir. */
@@ -241,6 +241,7 @@ export async function runPluginInstall(ctx: CliContext, names: string[], o: Chan
 export async function runPluginUpgrade(ctx: CliContext, names: string[], o: ChangeOptions): Promise<number> {
   const config = kernelConfig(ctx, o);
   const installed = readInstalledPlugins(installedRoot(config.dataDir));
+  const lock = await readLockFile(lockFilePath(config.dataDir));
   let requests: PluginRequest[];
   if (names.length > 0) {
     requests = names.map(parsePluginRequest);
@@ -251,7 +252,6 @@ export async function runPluginUpgrade(ctx: CliContext, names: string[], o: Chan
     }
   } else {
     // Only what came from a registry: the lock file lists it.
-    const lock = await readLockFile(lockFilePath(config.dataDir));
     const fromRegistry = installed.filter((p) => lock?.plugins[p.id]);
     for (const p of installed.filter((x) => !lock?.plugins[x.id])) ctx.warn(`${p.id}: not installed by kern plugin install (not in ${lockFilePath(config.dataDir)}); skipped`);
     requests = fromRegistry.map((p) => ({ id: p.id, range: '*' }));
@@ -260,7 +260,7 @@ export async function runPluginUpgrade(ctx: CliContext, names: string[], o: Chan
       return 0;
     }
   }
-  const env = await installEnvironment(ctx, { ...o, dataDir: config.dataDir });
+  const env = await installEnvironment(ctx, { ...o, dataDir: config.dataDir }, lock);
   env.progress.info(`checking ${requests.map((r) => r.id).join(', ')} against ${env.registry.url} (kernel ABI ${KERN_ABI})`);
   const outcome = await installPlugins(env, { requests, refresh: requests.map((r) => r.id), allowUnsigned: o.allowUnsigned, dryRun: o.dryRun });
   printOutcome(ctx, outcome, o, true);
@@ -384,7 +384,7 @@ export async function runPluginInfo(ctx: CliContext, id: string, o: RegistryOpti
   if (deprecated) lines.push(`DEPRECATED:  ${deprecated}`);
   ctx.out(lines.join('\n') + '\n\n');
   const rows = doc.versions.map((v) => {
-    const fits = semver.validRange(v.kernelAbi) !== null && semver.satisfies(KERN_ABI, v.kernelAbi, { includePrerelease: true });
+    const fits = abiAdmits(v.kernelAbi, KERN_ABI);
     const requires = Object.entries(v.requires ?? {}).map(([d, r]) => `${d} ${r}`).join(', ') || '<none>';
     return [
       v.version,

@@ -5,11 +5,11 @@ import { Command } from 'commander';
 import { KernelError } from '@kern/sdk';
 import { verifyPackage } from '../../../registry/package-format/extract-package';
 import { parseSignature } from '../../../registry/package-format/package-signing';
-import { registryUrl } from '../../../registry/client/registry-client';
+import { RegistryClient, registryUrl } from '../../../registry/client/registry-client';
 import {
   DEFAULT_REGISTRY_URL, PluginDetail, SIGNATURE_HEADER, SIGNATURE_KEY_ID_HEADER, VersionEntry,
 } from '../../../registry/registry-api';
-import { CLI_ERROR_CODES, isConnectionError, statusToError, usageError } from '../cli-error';
+import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { kernHomeFrom } from '../client-config';
 import { formatTable } from '../table-printer';
@@ -118,7 +118,7 @@ export interface RegistryClientOptions {
 }
 
 interface RegistryTarget {
-  url: string;
+  client: RegistryClient;
   token: string;
 }
 
@@ -129,33 +129,7 @@ export function registryTarget(ctx: CliContext, o: RegistryClientOptions, token:
   if (!t) {
     throw usageError('a publisher token is required: pass --token or set KERN_REGISTRY_TOKEN (the registry operator issues one with `kern registry token create --publisher NAME`)');
   }
-  return { url, token: t };
-}
-
-/** One request to the registry; a `Status` reply becomes a KernelError naming the field. */
-async function callRegistry<T>(target: RegistryTarget, method: string, path: string, init: { body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(target.url + path, {
-      method,
-      headers: { accept: 'application/json', authorization: `Bearer ${target.token}`, ...init.headers },
-      body: init.body,
-    });
-  } catch (e) {
-    const cause = (e as { cause?: unknown }).cause;
-    if (isConnectionError(cause)) {
-      throw new KernelError('Unavailable', `cannot reach the registry at ${target.url}: is \`kern registry serve\` running? (--registry or KERN_REGISTRY name another)`, {
-        code: CLI_ERROR_CODES.unreachable, cause,
-      });
-    }
-    throw e;
-  }
-  const text = await res.text();
-  let json: unknown;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-  if (!res.ok) throw statusToError(res.status, json, text);
-  if (json === undefined) throw new KernelError('Internal', `the registry sent a reply that is not JSON for ${method} ${path}`, { code: CLI_ERROR_CODES.badReply });
-  return json as T;
+  return { client: new RegistryClient(url), token: t };
 }
 
 /** `kern registry publish FILE.kpkg`: checks the package here, then uploads it with FILE.sig when present. */
@@ -172,9 +146,9 @@ export async function runRegistryPublish(ctx: CliContext, file: string, o: Regis
     signedWith = sig.keyId;
   }
   const bytes = await readFile(file);
-  ctx.warn(`publishing ${manifest.id}@${manifest.version} (${formatBytes(bytes.length)}, ${signedWith ? `signed with key ${signedWith}` : 'unsigned'}) to ${target.url}`);
+  ctx.warn(`publishing ${manifest.id}@${manifest.version} (${formatBytes(bytes.length)}, ${signedWith ? `signed with key ${signedWith}` : 'unsigned'}) to ${target.client.url}`);
   const path = `/v1/plugins/${encodeURIComponent(manifest.id)}/${encodeURIComponent(manifest.version)}`;
-  const entry = await callRegistry<VersionEntry>(target, 'PUT', path, { body: bytes, headers });
+  const entry = await target.client.send<VersionEntry>('PUT', path, { token: target.token, body: bytes, headers });
   ctx.out(`published ${manifest.id}@${entry.version} digest sha512-${entry.digest}\n`);
   return 0;
 }
@@ -192,7 +166,7 @@ export async function runRegistryYank(ctx: CliContext, ref: string, yank: boolea
   const { id, version } = parsePluginRef(ref);
   const path = `/v1/plugins/${encodeURIComponent(id)}/${encodeURIComponent(version)}/${yank ? 'yank' : 'unyank'}`;
   const body = JSON.stringify(yank && o.reason ? { reason: o.reason } : {});
-  await callRegistry<VersionEntry>(target, 'POST', path, { body, headers: { 'content-type': 'application/json' } });
+  await target.client.send<VersionEntry>('POST', path, { token: target.token, body, headers: { 'content-type': 'application/json' } });
   ctx.out(yank
     ? `yanked ${id}@${version}: no longer offered for new installs; existing lock files still download it\n`
     : `unyanked ${id}@${version}\n`);
@@ -203,8 +177,8 @@ export async function runRegistryYank(ctx: CliContext, ref: string, yank: boolea
 export async function runRegistryDeprecate(ctx: CliContext, id: string, o: RegistryClientOptions & { message?: string }, token?: string): Promise<number> {
   if (o.message === undefined) throw usageError('kern registry deprecate: --message is required (say what to use instead; --message "" clears it)');
   const target = registryTarget(ctx, o, token);
-  const detail = await callRegistry<PluginDetail>(target, 'POST', `/v1/plugins/${encodeURIComponent(id)}/deprecate`, {
-    body: JSON.stringify({ message: o.message }), headers: { 'content-type': 'application/json' },
+  const detail = await target.client.send<PluginDetail>('POST', `/v1/plugins/${encodeURIComponent(id)}/deprecate`, {
+    token: target.token, body: JSON.stringify({ message: o.message }), headers: { 'content-type': 'application/json' },
   });
   ctx.out(detail.deprecated ? `deprecated ${id}: ${detail.deprecated}\n` : `${id} is no longer deprecated\n`);
   return 0;
