@@ -15,6 +15,7 @@ export * from './resources/quantity';
 export * from './resources/workloads';
 export * from './store/store-driver';
 export * from './store/object-rules';
+export * from './store/watch-objects';
 export * from './drivers/runtime-driver';
 export * from './drivers/network-driver';
 export * from './drivers/volume-driver';

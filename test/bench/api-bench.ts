@@ -79,13 +79,15 @@ async function main(): Promise<void> {
     db.pragma('synchronous = NORMAL');
     db.exec('CREATE TABLE IF NOT EXISTS bench_baseline (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
     const insert = db.prepare('INSERT INTO bench_baseline (k, v) VALUES (?, ?)');
+    const cpu0 = process.cpuUsage();
     const b0 = performance.now();
     for (let i = 0; i < COUNT; i++) insert.run(`bench-${i}`, manifest(i));
     const rawSeconds = (performance.now() - b0) / 1000;
+    const rawCpu = process.cpuUsage(cpu0);
     db.close();
 
     const sorted = latencies.sort((a, b) => a - b);
-    const rawCpuPerInsert = rawSeconds / COUNT * 1e6;
+    const rawCpuPerInsert = (rawCpu.user + rawCpu.system) / COUNT;
     const httpRate = COUNT / httpSeconds;
     const rawRate = COUNT / rawSeconds;
     console.log(`\nbench:api — ${COUNT} ConfigMap creates (after ${WARMUP} untimed), ${CLIENTS} keep-alive clients, kernel in its own process\n`);

@@ -21,7 +21,8 @@ import { join, resolve } from 'node:path';
 import { ContainerInfo, RuntimeDriver, connectDriver } from '@kern/sdk';
 import { FixturePlugin, addPublisher, makePackage, signPackage } from '../../registry/server/testing/registry-fixtures';
 import { startRegistryServer } from '../../registry/server';
-import { cliPath, startKern } from '../helpers/kern-process';
+import { runKernCli } from '../helpers/kern-cli';
+import { startKern } from '../helpers/kern-process';
 import { percentile, printTable } from './stats';
 
 const arg = (name: string, fallback: number) => {
@@ -39,16 +40,12 @@ function median(xs: number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 50);
 }
 
-/** Runs the built CLI to its end; fails with its output when it fails. */
-function kern(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs the built CLI to its end: how long it took, in ms; fails with its output when it fails. */
+async function kern(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = performance.now();
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [cliPath(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    child.on('exit', (code) => (code === 0 ? ok(performance.now() - t0) : fail(new Error(`kern ${args.join(' ')} exited ${code}:\n${out}`))));
-  });
+  const run = await runKernCli(args, { env: { ...process.env, ...env }, timeoutMs: 120_000 });
+  if (run.code !== 0) throw new Error(`kern ${args.join(' ')} exited ${run.code}:\n${run.stdout}${run.stderr}`);
+  return performance.now() - t0;
 }
 
 /** ms from spawning `node` to its first output, the floor under any CLI command. */

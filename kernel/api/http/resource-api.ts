@@ -6,7 +6,7 @@ import { ApiContext } from '../api-context';
 import { Caller } from '../../syscalls/syscall-table';
 import { readBody, parseBody, requireObject } from './body';
 import { badRequest, httpError } from './status';
-import { EventStream, StreamTracker, openEventStream } from './watch-stream';
+import { EventStream, StreamTracker, openEventStream, watchEventJson } from './watch-stream';
 
 /**
  * The Kubernetes-shaped resource API: `/api/v1/...` for the core group,
@@ -284,7 +284,7 @@ export function streamWatch(c: Koa.Context, scope: RequestScope, args: WatchArgs
   const filter = options.filter;
   const onEvent = (e: WatchEvent) => {
     if (filter && !filter(e.object)) return;
-    if (stream) stream.send(e);
+    if (stream) stream.sendJson(watchEventJson(e));
     else pending.push(e);
   };
   const onError = (err: Error) => {
@@ -304,7 +304,7 @@ export function streamWatch(c: Koa.Context, scope: RequestScope, args: WatchArgs
   for (const e of options.before ?? []) {
     if (!filter || e.type === 'BOOKMARK' || filter(e.object as KernObject)) stream.send(e);
   }
-  for (const e of pending.splice(0)) stream.send(e);
+  for (const e of pending.splice(0)) stream.sendJson(watchEventJson(e));
   if (failure) stream.fail(failure);
 }
 

@@ -10,6 +10,8 @@ export const WATCH_CONTENT_TYPE = 'application/json;stream=watch';
 export interface EventStream {
   /** Sends one event; ignored after the stream ended. */
   send(event: WatchEvent | { type: WatchEvent['type']; object: unknown }): void;
+  /** Sends one event already serialized (one line of JSON, no newline); see {@link watchEventJson}. */
+  sendJson(json: string): void;
   /** Sends an ERROR event carrying the error as a Status, then ends. */
   fail(err: unknown): void;
   /** Ends the reply (idempotent); runs the onEnd callbacks once. */
@@ -17,6 +19,25 @@ export interface EventStream {
   /** Runs `fn` once when the stream ends, for whatever reason (client gone, timeout, server closing). */
   onEnd(fn: () => void): void;
   readonly ended: boolean;
+}
+
+/** The JSON of watch objects serialized so far (see watchEventJson). */
+const objectJson = new WeakMap<object, string>();
+
+/**
+ * A watch event as one line of JSON. A store hands every watcher of an event
+ * the same read-only object, so its JSON is made once and reused by every
+ * HTTP watch that sends it.
+ */
+export function watchEventJson(event: WatchEvent | { type: WatchEvent['type']; object: unknown }): string {
+  const object = event.object;
+  if (object === null || typeof object !== 'object') return JSON.stringify(event);
+  let json = objectJson.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    objectJson.set(object, json);
+  }
+  return `{"type":${JSON.stringify(event.type)},"object":${json}}`;
 }
 
 /** Every open event stream of one app, so closing the server can end them promptly. */
@@ -84,8 +105,11 @@ export function openEventStream(c: Koa.Context, tracker: StreamTracker, logger: 
   const stream: EventStream = {
     get ended() { return ended; },
     send(event) {
+      stream.sendJson(JSON.stringify(event));
+    },
+    sendJson(json) {
       if (ended) return;
-      lines.push(JSON.stringify(event) + '\n');
+      lines.push(json + '\n');
       if (!flushing) {
         flushing = true;
         const wait = lastFlushAt + WATCH_FLUSH_INTERVAL_MS - performance.now();

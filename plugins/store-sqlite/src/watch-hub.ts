@@ -7,6 +7,7 @@ import {
   WatchEventType,
   errors,
   matchesLabels,
+  shareWatchObject,
 } from '@kern/sdk';
 
 /** One committed change, as the history table holds it. */
@@ -219,24 +220,8 @@ export class WatchHub {
   }
 }
 
-/**
- * The event's object as watchers get it: parsed once per event. Under
- * KERN_FREEZE_WATCH_EVENTS=1 (the test runs set it) it is deep-frozen, so a
- * consumer that writes into a watch object fails loudly in tests instead of
- * corrupting the other watchers' caches.
- */
+/** The event's object as watchers get it: parsed once per event, shared (see shareWatchObject). */
 function sharedObject(e: HistoryEvent): KernObject {
-  if (!e.shared) {
-    e.shared = JSON.parse(e.data) as KernObject;
-    if (FREEZE) deepFreeze(e.shared);
-  }
+  e.shared ??= shareWatchObject(JSON.parse(e.data) as KernObject);
   return e.shared;
-}
-
-const FREEZE = process.env.KERN_FREEZE_WATCH_EVENTS === '1';
-
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
 }

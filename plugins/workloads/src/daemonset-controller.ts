@@ -1,11 +1,11 @@
 import {
-  DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey, silentLogger, ownerKeyOf,
+  DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey,
+  silentLogger, ownerKeyOf, controllerOf, ignoreNotFound,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
-  CONTROLLER_REVISION_HASH_LABEL, Expectations, controllerOf, ignoreNotFound, isActive, isReady, isTerminating, msUntilAvailable,
-  podFromTemplate, podKey, resolveIntOrPercent, templateHash,
-  controllerQueue,
+  CONTROLLER_REVISION_HASH_LABEL, Expectations, isActive, isReady, isTerminating, msUntilAvailable, podFromTemplate,
+  podKey, resolveIntOrPercent, templateHash, controllerQueue,
 } from './workload-helpers';
 
 /** Taints every DaemonSet pod tolerates, as in Kubernetes: a node agent's own pods must run on a sick or cordoned node. */

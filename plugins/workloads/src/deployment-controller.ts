@@ -1,12 +1,12 @@
 import {
-  Deployment, DeploymentStatus, Disposable, LabelSelectorSpec, Logger, Pod, ReplicaSet, Syscalls, WorkQueue, WorkloadCondition,
-  controllerKey, isAlreadyExists, silentLogger, splitControllerKey, ownerKeyOf,
+  Deployment, DeploymentStatus, Disposable, LabelSelectorSpec, Logger, Pod, ReplicaSet, Syscalls, WorkQueue,
+  WorkloadCondition, controllerKey, isAlreadyExists, silentLogger, splitControllerKey, ownerKeyOf, controllerOf,
+  ignoreNotFound,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
-  LastWrites, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, bareTemplate, controllerOf, ignoreNotFound, isActive, isReady,
-  isTerminating, msUntilAvailable, ownerReference, resolveIntOrPercent, stableStringify, templateHash,
-  controllerQueue,
+  LastWrites, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, bareTemplate, isActive, isReady, isTerminating,
+  msUntilAvailable, ownerReference, resolveIntOrPercent, stableStringify, templateHash, controllerQueue,
 } from './workload-helpers';
 
 /** Defaults, as in Kubernetes. */

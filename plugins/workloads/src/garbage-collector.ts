@@ -1,7 +1,7 @@
 import {
-  Disposable, Informer, KernObject, Logger, Syscalls, WorkQueue, isNotFound, silentLogger,
+  Disposable, Informer, KernObject, Logger, Syscalls, WorkQueue, isNotFound, silentLogger, ignoreNotFound,
 } from '@kern/sdk';
-import { ORPHAN_ANNOTATION, ignoreNotFound } from './workload-helpers';
+import { ORPHAN_ANNOTATION } from './workload-helpers';
 
 /** Kinds whose objects own others, and kinds whose objects can be owned. */
 export const GC_DEFAULTS = {

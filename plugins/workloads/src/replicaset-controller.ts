@@ -1,11 +1,10 @@
 import {
-  Disposable, Logger, Pod, ReplicaSet, ReplicaSetStatus, Syscalls, WorkQueue, controllerKey, matchesLabels, selectorFromSpec,
-  silentLogger, splitControllerKey, ownerKeyOf,
+  Disposable, Logger, Pod, ReplicaSet, ReplicaSetStatus, Syscalls, WorkQueue, controllerKey, matchesLabels,
+  selectorFromSpec, silentLogger, splitControllerKey, ownerKeyOf, controllerOf, ignoreNotFound,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
-  Expectations, controllerOf, ignoreNotFound, isActive, isReady, msUntilAvailable, ownerReference, podFromTemplate, podKey,
-  isTerminating,
+  Expectations, isActive, isReady, msUntilAvailable, ownerReference, podFromTemplate, podKey, isTerminating,
   controllerQueue,
 } from './workload-helpers';
 

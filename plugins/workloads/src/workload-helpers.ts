@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { KernObject, Logger, OwnerReference, Pod, PodTemplateSpec, WorkQueue, errors, isNotFound } from '@kern/sdk';
+import { KernObject, Logger, OwnerReference, Pod, PodTemplateSpec, WorkQueue, controllerOf, errors } from '@kern/sdk';
 
 /** Label a Deployment puts on its ReplicaSets and their pods: the hash of the pod template. */
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -48,11 +48,6 @@ export function templateHash(template: PodTemplateSpec): string {
   let out = '';
   for (let i = 0; i < 10; i++) out += ALPHANUMS[digest[i] % ALPHANUMS.length];
   return out;
-}
-
-/** The controller owner reference of `obj`, if any. */
-export function controllerOf(obj: KernObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller);
 }
 
 export function isControlledBy(obj: KernObject, owner: KernObject): boolean {
@@ -134,16 +129,6 @@ export function podFromTemplate(owner: KernObject, template: PodTemplateSpec, ba
     },
     spec: JSON.parse(JSON.stringify(template.spec)),
   };
-}
-
-/** Runs `fn`, treating NotFound as done (the object is already gone). */
-export async function ignoreNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
 }
 
 /** The newer of two states of one object, by resourceVersion. */

@@ -1,5 +1,5 @@
 import { errors, KernelError, toKernelError } from '../errors';
-import { KernObject } from '../resources/meta';
+import { KernObject, OwnerReference } from '../resources/meta';
 import { LabelSelector, matchesLabels, parseLabelSelector } from '../selectors';
 import { SyscallWatch, Syscalls, WatchEvent } from '../syscalls';
 import { Disposable, toDisposable } from '../tokens';
@@ -14,13 +14,18 @@ export function controllerKey(obj: Pick<KernObject, 'metadata'>): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
+/** The controlling owner reference of `obj` (`ownerReferences[].controller`), if any. */
+export function controllerOf(obj: Pick<KernObject, 'metadata'>): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((r) => r.controller);
+}
+
 /**
  * The {@link controllerKey} of the object's controlling owner
  * (`ownerReferences[].controller`), when that owner is of `kind`; owners
  * live in the dependent's namespace. Undefined otherwise.
  */
 export function ownerKeyOf(obj: Pick<KernObject, 'metadata'>, kind: string): string | undefined {
-  const ref = obj.metadata.ownerReferences?.find((r) => r.controller);
+  const ref = controllerOf(obj);
   if (!ref || ref.kind !== kind) return undefined;
   return controllerKey({ metadata: { name: ref.name, namespace: obj.metadata.namespace } });
 }

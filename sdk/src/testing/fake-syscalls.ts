@@ -2,7 +2,8 @@ import { errors } from '../errors';
 import { CORE_KINDS, KindInfo } from '../resources/kinds';
 import { KernObject, ObjectKey, ObjectList, describeKey, keyOf } from '../resources/meta';
 import { LabelSelector, matchesLabels, parseLabelSelector } from '../selectors';
-import { cloneObject, prepareCreate, prepareDelete, prepareUpdate, storedForm } from '../store/object-rules';
+import { cloneObject, prepareCreate, prepareDelete, prepareUpdate } from '../store/object-rules';
+import { shareWatchObject } from '../store/watch-objects';
 import { StoreWatchEvent } from '../store/store-driver';
 import {
   ListArgs, RESERVED_SYSCALLS, StreamingSyscallName, StreamingSyscallSignatures, SyscallArgs, SyscallName,
@@ -209,7 +210,7 @@ export class FakeSyscalls implements Syscalls {
   }
 
   private create(obj: KernObject): KernObject {
-    const stored = storedForm(prepareCreate(obj, this.rev + 1)).object;
+    const stored = cloneObject(prepareCreate(obj, this.rev + 1));
     const key = storeKey(keyOf(stored));
     if (this.objects.has(key)) throw errors.alreadyExists(describeKey(keyOf(stored)));
     this.commit('ADDED', stored);
@@ -243,7 +244,7 @@ export class FakeSyscalls implements Syscalls {
   private update(args: SyscallArgs<'state.update'>): KernObject {
     const current = this.mustGet(keyOf(args.object));
     const outcome = prepareUpdate(current, args.object, this.rev + 1, { subresource: args.subresource });
-    const stored = storedForm(outcome.object).object;
+    const stored = cloneObject(outcome.object); // the outcome shares with the caller's object and the stored one
     this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored);
     return stored;
   }
@@ -251,7 +252,7 @@ export class FakeSyscalls implements Syscalls {
   private delete(args: SyscallArgs<'state.delete'>): KernObject {
     const current = this.mustGet(args);
     const outcome = prepareDelete(current, this.rev + 1, { resourceVersion: args.resourceVersion });
-    const stored = storedForm(outcome.object).object;
+    const stored = cloneObject(outcome.object); // the outcome shares with the caller's object and the stored one
     if (outcome.action === 'mark') this.commit('MODIFIED', stored);
     if (outcome.action === 'delete') this.commit('DELETED', stored);
     return stored;
@@ -283,7 +284,7 @@ export class FakeSyscalls implements Syscalls {
     const key = storeKey(keyOf(obj));
     if (type === 'DELETED') this.objects.delete(key);
     else this.objects.set(key, obj);
-    const event: StoreWatchEvent = { type, object: cloneObject(obj), revision: this.rev };
+    const event: StoreWatchEvent = { type, object: shareWatchObject(cloneObject(obj)), revision: this.rev };
     this.history.push(event);
     for (const w of this.watches) w.offer(event);
   }
@@ -320,7 +321,7 @@ class FakeWatch implements SyscallWatch {
     if (this.args.kind && o.kind !== this.args.kind) return;
     if (this.args.namespace && o.metadata.namespace !== this.args.namespace) return;
     if (!matchesLabels(this.selector, o.metadata.labels)) return;
-    this.queue.push({ type: e.type, object: cloneObject(o) });
+    this.queue.push({ type: e.type, object: o }); // shared by every watcher, as a real store does
     this.schedule();
   }
 
