@@ -3,12 +3,11 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import {
   Disposable, DriverRegistry, KernelError, Logger, PluginConfig, PluginContext, PluginDataDir, PluginDefinition,
-  PluginManifest, Syscalls, toKernelError,
+  PluginManifest, Syscalls, resolveDriverCommand, toKernelError,
 } from '@kern/sdk';
 import { KernelDriverRegistry } from '../drivers/driver-registry';
 import { SyscallTable } from '../syscalls/syscall-table';
 import { isOutOfProcess } from './manifest';
-import { resolveCommand } from './out-of-process/driver-command';
 import { SupervisorOptions, SupervisorStatus } from './out-of-process/driver-supervisor';
 import { outOfProcessPlugin } from './out-of-process/out-of-process-plugin';
 
@@ -173,13 +172,13 @@ export async function deactivatePlugin(active: ActivePlugin, opts: Pick<PluginHo
 
 /**
  * How the plugin runs. With `kern.command`, out of process: that program
- * and its arguments (see resolveCommand). Otherwise the entry module's
+ * and its arguments (see resolveDriverCommand). Otherwise the entry module's
  * absolute path: `kern.entry`, else package.json `main`, else `index.js`;
  * when the kernel runs from source and the entry is a build output
  * (`dist/x.js`) whose source (`src/x.ts`) exists, the source.
  */
 export function resolveEntry(manifest: PluginManifest, dir: string): PluginEntry {
-  if (isOutOfProcess(manifest)) return { mode: 'out-of-process', ...resolveCommand(manifest.command!, dir) };
+  if (isOutOfProcess(manifest)) return { mode: 'out-of-process', ...resolveDriverCommand(manifest.command!, dir) };
   return { mode: 'in-process', path: resolveEntryModule(manifest, dir) };
 }
 

@@ -11,7 +11,7 @@ import { VolumeDriver } from '../drivers/volume-driver';
 import { KernelError, errors } from '../errors';
 import { ConnectedDriver, OutOfProcessKind, connectDriver } from '../oop';
 import { NetworkSandbox, NetworkUnderTest } from '../testing/network-conformance';
-import { CONFORMANCE_RUN_LABEL, RuntimeUnderTest } from '../testing/runtime-conformance';
+import { RuntimeUnderTest } from '../testing/runtime-conformance';
 import { VolumeUnderTest } from '../testing/volume-conformance';
 import { conformanceTargetOf } from './conformance-export';
 import { DriverProcess, startDriverProcess } from './driver-process';
@@ -98,23 +98,18 @@ export function outOfProcessFactory(options: OutOfProcessOptions): () => Promise
       throw e;
     }
     current.instances += 1;
-    // What the kind added: undone through the driver before it stops (runtime), or after it stopped.
-    let beforeStop = async (): Promise<void> => undefined;
+    // What the kind added, undone after the driver stopped. (What a runtime
+    // suite creates it removes itself, by its own run's label.)
     let afterStop = async (): Promise<void> => undefined;
     const cleanup = once(async () => {
       current.instances -= 1;
       const last = current.instances === 0;
-      try {
-        if (last) await beforeStop();
-      } finally {
-        await instance.stop();
-        await afterStop();
-        if (last) await endRun(current);
-      }
+      await instance.stop();
+      await afterStop();
+      if (last) await endRun(current);
     });
     if (options.kind === 'runtime') {
       const driver = instance.driver as RuntimeDriver;
-      beforeStop = () => removeConformanceLeftovers(driver);
       return { driver, image: options.image!, cleanup };
     }
     if (options.kind === 'volume') {
@@ -214,14 +209,4 @@ async function ipNetns(verb: 'add' | 'delete', name: string): Promise<void> {
 function once(fn: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;
   return () => (done ??= fn());
-}
-
-/** Removes every container and sandbox carrying the suite's run label. */
-export async function removeConformanceLeftovers(driver: RuntimeDriver): Promise<void> {
-  for (const container of await driver.listContainers()) {
-    if (CONFORMANCE_RUN_LABEL in container.labels) await driver.removeContainer(container.id).catch(() => undefined);
-  }
-  for (const sandbox of await driver.listSandboxes()) {
-    if (CONFORMANCE_RUN_LABEL in sandbox.labels) await driver.removeSandbox(sandbox.id).catch(() => undefined);
-  }
 }

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { KernelError } from '../errors';
-import { DRIVER_ENV } from '../oop';
+import { driverProcessEnv, resolveDriverCommand } from '../oop/driver-launch';
 
 export interface DriverProcessOptions {
   /** Program and arguments, e.g. `['node', 'dist/main.js']`. */
@@ -29,21 +29,20 @@ const STOP_GRACE_MS = 5000;
 
 /**
  * Starts `command` with the environment the kernel gives driver processes
- * and resolves once its socket exists. FailedPrecondition when the program
+ * (no syscall socket: there is no kernel here) and resolves once its socket
+ * exists. FailedPrecondition when the program
  * cannot be run or exits first, DeadlineExceeded when the socket does not
  * appear in time; the process is stopped in both cases.
  */
 export async function startDriverProcess(options: DriverProcessOptions): Promise<DriverProcess> {
   const shown = options.command.join(' ');
-  const child = spawn(options.command[0], options.command.slice(1), {
+  const { file, args } = resolveDriverCommand(options.command, options.cwd);
+  // Its own process group, as under the kernel: stopping it stops what it started (an npm or sh wrapper's child).
+  const child = spawn(file, args, {
     cwd: options.cwd,
-    env: {
-      ...process.env,
-      [DRIVER_ENV.driverSocket]: options.socketPath,
-      [DRIVER_ENV.pluginDataDir]: options.dataDir,
-      [DRIVER_ENV.pluginConfig]: JSON.stringify(options.config),
-    },
+    env: driverProcessEnv({ driverSocket: options.socketPath, dataDir: options.dataDir, config: options.config }),
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -69,8 +68,15 @@ export async function startDriverProcess(options: DriverProcessOptions): Promise
 
 async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      child.kill(signal); // the group is gone already
+    }
+  };
+  signalGroup('SIGTERM');
+  const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
 }

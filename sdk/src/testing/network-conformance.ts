@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { NetworkDriver, PodNetworkRequest, PodNetworkStatus } from '../drivers/network-driver';
-import { newRunId, shortId } from './suite-helpers';
+import { CONFORMANCE_NAME_PREFIX, newRunId, shortId } from './suite-helpers';
 
 /** A pod sandbox's network namespace, made for the suite. */
 export interface NetworkSandbox {
@@ -28,34 +28,19 @@ export interface NetworkConformanceOptions {
   pods?: number;
 }
 
-/** Address as a number and its bit width, or undefined when `ip` is not an address. */
-function parseIp(ip: string): { value: bigint; bits: number } | undefined {
-  const version = isIP(ip);
-  if (version === 4) return { value: ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n), bits: 32 };
-  if (version !== 6) return undefined;
-  let text = ip;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = parseIp(v4[1])!.value;
-    text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headParts = head ? head.split(':') : [];
-  const tailParts = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? headParts : [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
-  return { value: groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n), bits: 128 };
-}
-
 /** Whether `ip` lies within `cidr` (`a.b.c.d/len` or an IPv6 equivalent; host bits in `cidr` are ignored). */
 export function ipInCidr(ip: string, cidr: string): boolean {
   const [base, lengthText] = cidr.split('/');
-  const address = parseIp(ip);
-  const network = parseIp(base);
-  if (!address || !network || address.bits !== network.bits) return false;
-  const length = lengthText === undefined ? network.bits : Number(lengthText);
-  if (!Number.isInteger(length) || length < 0 || length > network.bits) return false;
-  const shift = BigInt(network.bits - length);
-  return address.value >> shift === network.value >> shift;
+  const family = isIP(base);
+  if (family === 0 || isIP(ip) !== family) return false;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const subnet = new BlockList();
+  try {
+    subnet.addSubnet(base, lengthText === undefined ? (family === 4 ? 32 : 128) : Number(lengthText), type);
+  } catch {
+    return false; // not a prefix length
+  }
+  return subnet.check(ip, type);
 }
 
 /**
@@ -131,10 +116,10 @@ export function describeNetworkConformance(
       const sandbox = await underTest!.newSandbox();
       const id = shortId();
       const req: PodNetworkRequest = {
-        podUid: `kconf-${runId}-${id}`,
+        podUid: `${CONFORMANCE_NAME_PREFIX}${runId}-${id}`,
         podName: `conf-${tag}-${id}`,
         podNamespace: 'kern-conformance',
-        sandboxId: `kconf-sandbox-${runId}-${id}`,
+        sandboxId: `${CONFORMANCE_NAME_PREFIX}sandbox-${runId}-${id}`,
         netnsPath: sandbox.netnsPath,
       };
       pods.push({ req, sandbox });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ObjectInfo, ObjectStoreDriver } from '../drivers/objectstore-driver';
-import { failureOf, newRunId } from './suite-helpers';
+import { CONFORMANCE_NAME_PREFIX, failureOf, newRunId } from './suite-helpers';
 
 /** One object store under test, made by the suite's factory. */
 export interface ObjectStoreUnderTest {
@@ -22,7 +22,7 @@ export interface ObjectStoreConformanceOptions {
 }
 
 /** Every bucket the suite creates starts with this, then a per-run id: `kconf-<run>-`. */
-export const OBJECTSTORE_CONFORMANCE_PREFIX = 'kconf-';
+export const OBJECTSTORE_CONFORMANCE_PREFIX = CONFORMANCE_NAME_PREFIX;
 
 const MiB = 1024 * 1024;
 

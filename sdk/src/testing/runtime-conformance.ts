@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   ContainerInfo, ContainerSpec, RUNTIME_LABELS, RuntimeDriver, RuntimeInfo, SandboxStatus,
 } from '../drivers/runtime-driver';
-import { ErrorKind, isKernelError } from '../errors';
+import { failureOf, newRunId, shortId } from './suite-helpers';
 
 /** One runtime under test, made by the suite's factory. */
 export interface RuntimeUnderTest {
@@ -35,17 +34,6 @@ export interface RuntimeConformanceOptions {
 export const CONFORMANCE_RUN_LABEL = 'kern.io/conformance-run';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const shortId = () => randomBytes(4).toString('hex');
-
-/** The kind of what `p` rejected with, or a description of why there is none. */
-async function failureOf(p: Promise<unknown>): Promise<ErrorKind | string> {
-  try {
-    await p;
-  } catch (err) {
-    return isKernelError(err) ? err.kind : `not a KernelError: ${String(err)}`;
-  }
-  return 'no error: the call succeeded';
-}
 
 /** Reads `stream` as text until it ends. */
 function readAll(stream: Readable, timeoutMs: number): Promise<string> {
@@ -110,7 +98,7 @@ export function describeRuntimeConformance(
   const timeoutMs = options.timeoutMs ?? 20_000;
   const grace = options.stopGraceSeconds ?? 2;
   const testTimeout = timeoutMs * 2 + grace * 1000;
-  const runId = `${Date.now().toString(36)}-${shortId()}`;
+  const runId = newRunId();
   const runLabels = { [CONFORMANCE_RUN_LABEL]: runId };
 
   describe(`runtime conformance: ${name}`, () => {

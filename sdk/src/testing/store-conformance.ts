@@ -1,4 +1,5 @@
-import { ErrorKind, isKernelError } from '../errors';
+import { isKernelError } from '../errors';
+import { failureOf } from './suite-helpers';
 import { KernObject, ObjectKey } from '../resources/meta';
 import { parseLabelSelector } from '../selectors';
 import { StoreDriver, StoreWatch, StoreWatchEvent, StoreWatchOptions } from '../store/store-driver';
@@ -61,16 +62,6 @@ function keyOfTest(obj: KernObject): ObjectKey {
 
 const rv = (obj: KernObject): number => Number(obj.metadata.resourceVersion);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The kind of what `p` rejected with, or a description of why there is none. */
-async function failureOf(p: Promise<unknown>): Promise<ErrorKind | string> {
-  try {
-    await p;
-  } catch (err) {
-    return isKernelError(err) ? err.kind : `not a KernelError: ${String(err)}`;
-  }
-  return 'no error: the call succeeded';
-}
 
 /** Polls `condition`; `what` describes the wait when it times out (a function, to show the state at that time). */
 async function waitFor(what: () => string, condition: () => boolean, timeoutMs: number): Promise<void> {

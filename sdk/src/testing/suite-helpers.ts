@@ -3,6 +3,9 @@ import { ErrorKind, isKernelError } from '../errors';
 
 /** Helpers shared by the driver conformance suites (not exported from `@kern/sdk/testing`). */
 
+/** What names of things a suite creates start with (then the run id), so leftovers are easy to find. */
+export const CONFORMANCE_NAME_PREFIX = 'kconf-';
+
 export const shortId = (): string => randomBytes(4).toString('hex');
 
 /** A lowercase id for one run of a suite, usable in bucket, volume and pod names. */

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VolumeCapabilities, VolumeDriver, VolumeInfo } from '../drivers/volume-driver';
-import { failureOf, newRunId } from './suite-helpers';
+import { CONFORMANCE_NAME_PREFIX, failureOf, newRunId } from './suite-helpers';
 
 /** How the suite reads and writes files through published paths. */
 export interface VolumeFileAccess {
@@ -40,7 +40,7 @@ export interface VolumeConformanceOptions {
 }
 
 /** Every volume the suite creates is named with this, then a per-run id. */
-export const VOLUME_CONFORMANCE_PREFIX = 'kconf-';
+export const VOLUME_CONFORMANCE_PREFIX = CONFORMANCE_NAME_PREFIX;
 
 /** What a write through a read-only publication may fail with. */
 const READ_ONLY_CODES = ['EROFS', 'EACCES', 'EPERM'];
