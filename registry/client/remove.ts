@@ -46,10 +46,9 @@ export function removePlugin(env: PluginEnvironment, id: string): Promise<Remove
     }
 
     const dependents = [...installed, ...env.fixed].filter((p) => p.id !== id && p.requires[id] !== undefined).map((p) => ({ id: p.id, range: p.requires[id] }));
-    if (env.kernel) {
-      for (const p of await env.kernel.list()) {
-        if (p.state === 'active' && p.id !== id && p.requires?.[id] !== undefined && !dependents.some((d) => d.id === p.id)) dependents.push({ id: p.id, range: p.requires[id] });
-      }
+    const loaded = env.kernel ? await env.kernel.list() : [];
+    for (const p of loaded) {
+      if (p.state === 'active' && p.id !== id && p.requires?.[id] !== undefined && !dependents.some((d) => d.id === p.id)) dependents.push({ id: p.id, range: p.requires[id] });
     }
     if (dependents.length > 0) {
       const d = dependents[0];
@@ -67,9 +66,8 @@ export function removePlugin(env: PluginEnvironment, id: string): Promise<Remove
         await writeLockFile(join(staging, LOCK_FILE_NAME), lock);
         entries.push({ target: lockFile, replacement: join(staging, LOCK_FILE_NAME) });
       }
-      const known = env.kernel ? (await env.kernel.list()).some((p) => p.id === id) : false;
       await applySwap(env, root, entries, { changed: [id], load: [] });
-      return { id, version: target?.version, dir, unloaded: known, ...(lock ? { lockFile } : {}) };
+      return { id, version: target?.version, dir, unloaded: loaded.some((p) => p.id === id), ...(lock ? { lockFile } : {}) };
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

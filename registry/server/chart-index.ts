@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as semver from 'semver';
@@ -58,7 +57,8 @@ export function chartIndexYaml(index: ChartRepositoryIndex): string {
 }
 
 async function chartEntry(path: string, file: string): Promise<ChartEntry> {
-  const metadata = parseYaml(await readChartYaml(path)) as Record<string, unknown> | null;
+  const archive = await readFile(path); // read once: parsed for Chart.yaml and hashed for the digest
+  const metadata = parseYaml(await readChartYaml(archive)) as Record<string, unknown> | null;
   if (!metadata || typeof metadata !== 'object' || typeof metadata.name !== 'string' || metadata.version === undefined) {
     throw new Error(`${file}: Chart.yaml has no name or version`);
   }
@@ -69,15 +69,14 @@ async function chartEntry(path: string, file: string): Promise<ChartEntry> {
     version: String(metadata.version),
     urls: [file],
     created: s.mtime.toISOString(),
-    digest: createHash('sha256').update(await readFile(path)).digest('hex'),
+    digest: createHash('sha256').update(archive).digest('hex'),
   };
 }
 
 /** The text of `<chart>/Chart.yaml` inside a chart archive. */
-function readChartYaml(path: string): Promise<string> {
+function readChartYaml(archive: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     let found = false;
-    const input = createReadStream(path);
     const parser = new tar.Parser({ strict: true });
     parser.on('entry', (entry: tar.ReadEntry) => {
       if (found || !/^[^/]+\/Chart\.yaml$/.test(entry.path) || (entry.size ?? 0) > MAX_CHART_YAML_BYTES) {
@@ -91,8 +90,7 @@ function readChartYaml(path: string): Promise<string> {
     });
     parser.on('error', reject);
     parser.on('end', () => { if (!found) reject(new Error('no <chart>/Chart.yaml in the archive')); });
-    input.on('error', reject);
-    input.pipe(parser);
+    parser.end(archive);
   });
 }
 

@@ -101,7 +101,8 @@ export class PublisherAccounts {
 
   /** `GET /v1/keys`. */
   keys(): PublisherKey[] {
-    return this.list().map((p) => ({ publisher: p.name, keyId: p.keyId, publicKey: p.publicKey }));
+    const rows = this.db.prepare('SELECT name, key_id, public_key, created_at FROM publishers ORDER BY name').all() as PublisherRow[];
+    return rows.map(toPublisher).map((p) => ({ publisher: p.name, keyId: p.keyId, publicKey: p.publicKey }));
   }
 
   /** The publisher an `Authorization: Bearer <token>` header stands for; 401 otherwise. */
