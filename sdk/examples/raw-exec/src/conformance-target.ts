@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimeDriver } from '@kern/sdk';
+import type { RuntimeUnderTest } from '@kern/sdk/testing';
 import { RawExecRuntimeDriver } from './driver';
 
 /** The image name we suggest for raw-exec pods; any name is accepted and ignored. */
@@ -13,12 +14,8 @@ export interface ConformanceTargetOptions {
   busyboxPath?: string;
 }
 
-/** What `describeRuntimeConformance` (from `@kern/sdk/testing`) takes from its factory. */
-export interface RuntimeConformanceTarget {
-  driver: RuntimeDriver;
-  image: string;
-  cleanup(): Promise<void>;
-}
+/** What `describeRuntimeConformance` takes from its factory (the sdk's RuntimeUnderTest). */
+export type RuntimeConformanceTarget = RuntimeUnderTest;
 
 /** One temporary state dir for every instance of a run, so a second instance adopts what the first made. */
 let shared: { stateDir: string; instances: number } | undefined;
