@@ -49,12 +49,22 @@ export class SchedulerPluginSet implements SchedulerPluginRegistry {
   }
 }
 
+/** A plugin's answer as the framework reports it: a rejection or error names the plugin. */
+function verdict(plugin: string, s: Status | undefined): Status {
+  if (!s) return Status.success();
+  return s.code === 'Success' || s.code === 'Skip' ? s : { ...s, plugin };
+}
+
+/** What a plugin that threw stands for. */
+function pluginError(plugin: string, e: unknown): Status {
+  return { code: 'Error', reasons: [`${plugin}: ${(e as Error).message}`], plugin };
+}
+
 function guard(plugin: string, fn: () => Status): Status {
   try {
-    const s = fn() ?? Status.success();
-    return s.code === 'Success' || s.code === 'Skip' ? s : { ...s, plugin };
+    return verdict(plugin, fn());
   } catch (e) {
-    return { code: 'Error', reasons: [`${plugin}: ${(e as Error).message}`], plugin };
+    return pluginError(plugin, e);
   }
 }
 
@@ -78,16 +88,16 @@ export class FrameworkRuntime {
   /** Filters in order; the first non-success is the node's verdict. */
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
     const skipped = state.read<Set<string>>(SKIPPED_FILTERS);
-    // guard() inlined: this runs for every plugin × node × pod.
+    // No guard() closure: this runs for every plugin × node × pod.
     for (const p of this.plugins.all()) {
       if (!p.filter || skipped?.has(p.name)) continue;
       let s: Status;
       try {
-        s = p.filter(state, pod, nodeInfo, handle) ?? Status.success();
+        s = verdict(p.name, p.filter(state, pod, nodeInfo, handle));
       } catch (e) {
-        return { code: 'Error', reasons: [`${p.name}: ${(e as Error).message}`], plugin: p.name };
+        return pluginError(p.name, e);
       }
-      if (s.code !== 'Success' && s.code !== 'Skip') return { ...s, plugin: p.name };
+      if (s.code !== 'Success' && s.code !== 'Skip') return s;
     }
     return Status.success();
   }

@@ -23,6 +23,7 @@ import { verifyInstalled } from '../../../registry/client/verify-installed';
 import { loadConfig } from '../../config/config';
 import { builtinPluginDirs } from '../../plugins/builtin-plugins';
 import { abiAdmits } from '../../plugins/manifest';
+import type { SupervisorStatus } from '../../plugins/out-of-process/driver-supervisor';
 import { KERN_ABI } from '../../version';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
@@ -42,7 +43,7 @@ export interface PluginInfo {
   error?: string | { message?: string };
   builtin?: boolean;
   /** An out-of-process driver's process, as the kernel supervises it. */
-  process?: { state?: string; pid?: number; restarts?: number; attempt?: number; lastExit?: string };
+  process?: Partial<SupervisorStatus>;
 }
 
 function provided(p: PluginInfo): string {
