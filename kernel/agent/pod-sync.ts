@@ -81,7 +81,7 @@ export class PodSync {
           await this.runtime.startContainer(latest.id);
         } else if (latest.state === 'running') {
           this.probes.ensure(uid, latest.id, c, sandbox.ip);
-          if (this.probes.result(latest.id, 'liveness') === false) {
+          if (this.probes.result(latest.id, 'liveness', c) === false) {
             this.logger.info({ pod: pod.metadata.name, container: c.name }, 'liveness probe failed: restarting container');
             await this.runtime.stopContainer(latest.id, spec.terminationGracePeriodSeconds ?? 30);
             later(0);
@@ -243,8 +243,8 @@ export class PodSync {
       const previous = list.find((x) => x !== latest && x.state === 'exited');
       const w = waiting.get(c.name);
       const running = latest?.state === 'running';
-      const started = running && this.probes.result(latest.id, 'startup') === true;
-      const ready = started && this.probes.result(latest.id, 'readiness') === true;
+      const started = running && this.probes.result(latest.id, 'startup', c) === true;
+      const ready = started && this.probes.result(latest.id, 'readiness', c) === true;
       let state: ContainerStatus['state'];
       let lastState: ContainerStatus['lastState'];
       if (w) {

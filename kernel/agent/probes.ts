@@ -80,7 +80,7 @@ export class ProbeManager {
       this.states.set(key, state);
       const tick = async () => {
         if (!this.states.has(key)) return;
-        if (kind !== 'startup' && container.startupProbe && this.result(containerId, 'startup') !== true) {
+        if (kind !== 'startup' && this.result(containerId, 'startup', container) !== true) {
           state.timer = setTimeout(tick, (probe.periodSeconds ?? 10) * 1000);
           return;
         }
@@ -103,10 +103,15 @@ export class ProbeManager {
     }
   }
 
-  /** The verdict: true, false, or undefined while still undecided; true when there is no probe. */
-  result(containerId: string, kind: ProbeKind): boolean | undefined {
-    const s = this.states.get(`${containerId}/${kind}`);
-    return s ? s.ok : true;
+  /**
+   * The verdict for container instance `containerId` running `container`:
+   * true when it has no probe of `kind`; otherwise true or false once
+   * decided, and undefined until then, including before probing started
+   * (a container seen running before `ensure` is not yet ready).
+   */
+  result(containerId: string, kind: ProbeKind, container: Container): boolean | undefined {
+    if (!probeOf(container, kind)) return true;
+    return this.states.get(`${containerId}/${kind}`)?.ok;
   }
 
   /** Stops probing the containers of pod `podUid` that are not in `keep` (ids). */
