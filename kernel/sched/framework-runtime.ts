@@ -10,8 +10,12 @@ export class MapCycleState implements CycleState {
   clone(): CycleState { return new MapCycleState(new Map(this.data)); }
 }
 
-const SKIPPED_FILTERS = '__framework/skippedFilters';
+/** The filter plugins preFilter left in (not skipped), in order. */
+const ACTIVE_FILTERS = '__framework/activeFilters';
 const SKIPPED_SCORES = '__framework/skippedScores';
+
+/** Per node, each score plugin's weighted share: what `sched.explain` shows. */
+export type ScoreDetail = { total: number; byPlugin: Record<string, number> };
 
 /** Built-in plugins plus the ones other plugins register (the {@link SchedulerPluginRegistry}). */
 export class SchedulerPluginSet implements SchedulerPluginRegistry {
@@ -81,16 +85,17 @@ export class FrameworkRuntime {
       if (s.code === 'Skip') { skipped.add(p.name); continue; }
       if (s.code !== 'Success') return s;
     }
-    state.write(SKIPPED_FILTERS, skipped);
+    // Resolved once here: filter() runs for every node of the attempt.
+    state.write(ACTIVE_FILTERS, this.plugins.all().filter((p) => p.filter && !skipped.has(p.name)));
     return Status.success();
   }
 
   /** Filters in order; the first non-success is the node's verdict. */
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
-    const skipped = state.read<Set<string>>(SKIPPED_FILTERS);
+    const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();
     // No guard() closure: this runs for every plugin × node × pod.
-    for (const p of this.plugins.all()) {
-      if (!p.filter || skipped?.has(p.name)) continue;
+    for (const p of active) {
+      if (!p.filter) continue;
       let s: Status;
       try {
         s = verdict(p.name, p.filter(state, pod, nodeInfo, handle));
@@ -102,35 +107,44 @@ export class FrameworkRuntime {
     return Status.success();
   }
 
-  /** Weighted scores per node: total and per plugin. */
-  score(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], handle: SchedulerHandle): Map<string, { total: number; byPlugin: Record<string, number> }> {
-    const out = new Map<string, { total: number; byPlugin: Record<string, number> }>();
-    for (const n of nodes) out.set(n.node.metadata.name, { total: 0, byPlugin: {} });
-    if (nodes.length <= 1) return out;
+  /**
+   * Each node's weighted score summed over the score plugins, in `nodes`
+   * order; `detail`, when given, receives every plugin's weighted share per
+   * node (for `sched.explain`; the scheduling cycle needs only totals).
+   */
+  totals(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], handle: SchedulerHandle, detail?: Record<string, number>[]): Float64Array {
+    const totals = new Float64Array(nodes.length);
+    if (nodes.length <= 1) return totals;
     const skipped = new Set<string>();
     for (const p of this.plugins.all()) {
       if (!p.score) continue;
       if (p.preScore && guard(p.name, () => p.preScore!(state, pod, nodes, handle)).code !== 'Success') skipped.add(p.name);
     }
     state.write(SKIPPED_SCORES, skipped);
+    const raw = new Float64Array(nodes.length);
     for (const p of this.plugins.all()) {
       if (!p.score || skipped.has(p.name)) continue;
-      const scores = new Map<string, number>();
-      for (const n of nodes) {
+      for (let i = 0; i < nodes.length; i++) {
         let v = 0;
-        try { v = p.score(state, pod, n, handle); } catch { v = 0; }
-        scores.set(n.node.metadata.name, Number.isFinite(v) ? v : 0);
+        try { v = p.score(state, pod, nodes[i], handle); } catch { v = 0; }
+        raw[i] = Number.isFinite(v) ? v : 0;
       }
-      try { p.normalize?.(state, pod, scores); } catch { /* a broken normalize leaves raw scores */ }
+      if (p.normalize) normalizeByName(p, state, pod, nodes, raw);
       const weight = p.weight ?? 1;
-      for (const [name, v] of scores) {
-        const o = out.get(name)!;
-        const w = Math.max(0, Math.min(100, v)) * weight;
-        o.byPlugin[p.name] = w;
-        o.total += w;
+      for (let i = 0; i < nodes.length; i++) {
+        const w = Math.max(0, Math.min(100, raw[i])) * weight;
+        totals[i] += w;
+        if (detail) detail[i][p.name] = w;
       }
     }
-    return out;
+    return totals;
+  }
+
+  /** Weighted scores per node: total and per plugin. */
+  score(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], handle: SchedulerHandle): Map<string, ScoreDetail> {
+    const detail = nodes.map(() => ({}));
+    const totals = this.totals(state, pod, nodes, handle, detail);
+    return new Map(nodes.map((n, i) => [n.node.metadata.name, { total: totals[i], byPlugin: detail[i] }]));
   }
 
   async reserve(state: CycleState, pod: Pod, nodeName: string): Promise<Status> {
@@ -193,4 +207,15 @@ export function unschedulableMessage(total: number, statuses: Iterable<Status>):
   for (const s of statuses) for (const r of new Set(s.reasons)) counts.set(r, (counts.get(r) ?? 0) + 1);
   const parts = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${n} node${n === 1 ? '' : 's'}: ${r}`);
   return `0/${total} nodes are available${parts.length ? `: ${parts.join(', ')}` : ''}.`;
+}
+
+/** Runs a plugin's `normalize`, whose contract is a map of node name to score, and copies the result back. */
+function normalizeByName(p: SchedulingPlugin, state: CycleState, pod: Pod, nodes: readonly NodeInfo[], raw: Float64Array): void {
+  const byName = new Map<string, number>();
+  nodes.forEach((n, i) => byName.set(n.node.metadata.name, raw[i]));
+  try { p.normalize!(state, pod, byName); } catch { return; /* a broken normalize leaves raw scores */ }
+  nodes.forEach((n, i) => {
+    const v = byName.get(n.node.metadata.name);
+    raw[i] = typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  });
 }

@@ -1,7 +1,8 @@
 import {
-  Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, Syscalls, TAINT_NODE_UNREACHABLE, isConflict, isNotFound,
-  isTerminalPod,
+  Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, REASON_TAINT_EVICTION, Syscalls, TAINT_NODE_UNREACHABLE, Taint,
+  eventObject, isConflict, isNotFound, isTerminalPod,
 } from '@kern/sdk';
+import { noExecuteDeadline, toleratesTaint } from './no-execute';
 
 export const NODE_LEASE_NAMESPACE = 'kern-node-lease';
 /** Ready condition reason we set; only a condition carrying it is ours to put back. */
@@ -22,13 +23,26 @@ interface LeaseSpec { renewTime?: string; leaseDurationSeconds?: number }
  * after the grace period its pods are marked Failed (reason NodeLost) so
  * their controllers replace them. A renewed lease undoes both. Nodes that
  * never had a lease are left alone.
+ *
+ * It also evicts for NoExecute taints, as Kubernetes' taint manager does: a
+ * pod on a node with a NoExecute taint it does not tolerate is deleted at
+ * once; one tolerating it with tolerationSeconds is deleted that long after
+ * the taint appeared (unless the taint goes first); one tolerating it
+ * without tolerationSeconds stays. A pod that tolerates the unreachable
+ * taint is left to its tolerations instead of being marked NodeLost.
  */
 export class NodeLifecycleController {
   private readonly leases: Informer<KernObject<LeaseSpec>>;
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
   private timer?: NodeJS.Timeout;
+  /** Fires at the next tolerationSeconds deadline. */
+  private deadlineTimer?: NodeJS.Timeout;
   private busy = false;
+  /** A check was asked for while one ran: run another after it. */
+  private again = false;
+  /** When this controller first saw each NoExecute taint that carries no timeAdded (node, key, value → ms). */
+  private readonly taintSeen = new Map<string, number>();
   private readonly graceMs: number;
   private readonly periodMs: number;
   private readonly disposables: Disposable[] = [];
@@ -54,12 +68,26 @@ export class NodeLifecycleController {
       const node = this.nodes.get(undefined, lease.metadata.name);
       if ((node?.spec?.taints ?? []).some((t) => t.key === TAINT_NODE_UNREACHABLE)) this.tick();
     }));
+    // NoExecute taints evict at once: look when one appears, or a pod lands on such a node
+    // (not on every status update of a pod there: those change no toleration)
+    const tainted = (node: Node | undefined) => (node?.spec?.taints ?? []).some((t) => t.effect === 'NoExecute');
+    const onNode = (node: Node) => { if (tainted(node)) this.tick(); };
+    const onPod = (pod: Pod) => {
+      const name = pod.spec?.nodeName;
+      if (name && tainted(this.nodes.get(undefined, name))) this.tick();
+    };
+    this.disposables.push(
+      this.nodes.onAdd(onNode), this.nodes.onUpdate((_old, node) => onNode(node)),
+      this.pods.onAdd(onPod), this.pods.onUpdate((old, pod) => { if (old.spec?.nodeName !== pod.spec?.nodeName) onPod(pod); }),
+    );
+    this.tick();
     this.timer = setInterval(() => this.tick(), this.periodMs);
     this.timer.unref?.();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     for (const d of this.disposables) await d.dispose();
     this.leases.stop();
     this.nodes.stop();
@@ -67,9 +95,18 @@ export class NodeLifecycleController {
   }
 
   private tick(): void {
-    if (this.busy) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
     this.busy = true;
-    this.monitor().catch((e) => this.logger.warn({ err: (e as Error).message }, 'node lifecycle check failed')).finally(() => { this.busy = false; });
+    this.monitor().catch((e) => this.logger.warn({ err: (e as Error).message }, 'node lifecycle check failed')).finally(() => {
+      this.busy = false;
+      if (this.again) {
+        this.again = false;
+        this.tick();
+      }
+    });
   }
 
   /** One pass over every node with a lease. */
@@ -91,6 +128,54 @@ export class NodeLifecycleController {
         await this.markReachable(node);
       }
     }
+    await this.evictForNoExecuteTaints(Date.now());
+  }
+
+  /** Deletes the pods whose NoExecute deadline passed; arms a timer for the next one. */
+  private async evictForNoExecuteTaints(now: number): Promise<void> {
+    let next: number | undefined;
+    const present = new Set<string>();
+    for (const node of this.nodes.list()) {
+      const taints = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+      if (taints.length === 0) continue;
+      const since = new Map<Taint, number>();
+      for (const t of taints) {
+        const key = `${node.metadata.name}\u0000${t.key}\u0000${t.value ?? ''}`;
+        present.add(key);
+        let seen = this.taintSeen.get(key);
+        if (seen === undefined) this.taintSeen.set(key, (seen = now));
+        const added = Date.parse(t.timeAdded ?? '');
+        since.set(t, Number.isFinite(added) ? added : seen);
+      }
+      const onNode = this.pods.list({ match: (p) => p.spec?.nodeName === node.metadata.name && !p.metadata.deletionTimestamp && !isTerminalPod(p) });
+      for (const pod of onNode) {
+        const at = noExecuteDeadline(pod, taints, (t) => since.get(t) ?? now);
+        if (at === undefined) continue;
+        if (at > now) next = next === undefined ? at : Math.min(next, at);
+        else await this.evict(pod, node.metadata.name, taints);
+      }
+    }
+    for (const key of this.taintSeen.keys()) if (!present.has(key)) this.taintSeen.delete(key);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (next !== undefined) {
+      this.deadlineTimer = setTimeout(() => this.tick(), Math.max(0, next - now) + 10);
+      this.deadlineTimer.unref?.();
+    }
+  }
+
+  private async evict(pod: Pod, nodeName: string, taints: readonly Taint[]): Promise<void> {
+    const which = taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:NoExecute`).join(', ');
+    const message = `deleted: node ${nodeName} has the taint ${which}, which the pod does not tolerate (or tolerated only for its tolerationSeconds)`;
+    this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'evicting pod for a NoExecute taint');
+    try {
+      await this.syscalls.call('state.delete', { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, resourceVersion: pod.metadata.resourceVersion });
+    } catch (e) {
+      if (isNotFound(e) || isConflict(e)) return; // gone, or changed: the next pass decides again
+      throw e;
+    }
+    await this.syscalls.call('state.create', { object: eventObject(pod, { reason: REASON_TAINT_EVICTION, message, type: 'Normal', component: 'node-lifecycle' }) })
+      .catch((e) => this.logger.debug({ err: (e as Error).message }, 'could not record event'));
   }
 
   private async markUnreachable(node: Node): Promise<void> {
@@ -126,7 +211,9 @@ export class NodeLifecycleController {
   }
 
   private async failPods(nodeName: string): Promise<void> {
-    for (const pod of this.pods.list({ match: (p) => p.spec?.nodeName === nodeName && !isTerminalPod(p) })) {
+    const unreachable: Taint = { key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute' };
+    // pods tolerating the unreachable taint are left to their tolerations (see evictForNoExecuteTaints)
+    for (const pod of this.pods.list({ match: (p) => p.spec?.nodeName === nodeName && !isTerminalPod(p) && !toleratesTaint(p, unreachable) })) {
       this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'marking pod Failed: its node was lost');
       await this.syscalls.call('state.update', {
         object: {

@@ -1,4 +1,4 @@
-import { KernObject, Node, Pod, Syscalls, TAINT_NODE_UNREACHABLE } from '@kern/sdk';
+import { KernObject, Node, Pod, Syscalls, TAINT_NODE_UNREACHABLE, Toleration } from '@kern/sdk';
 import { ApiTestContext, createApiTestContext } from '../../test/helpers/api-test-context';
 import { NodeLifecycleController } from './node-lifecycle-controller';
 import { Scheduler } from './scheduler';
@@ -143,6 +143,8 @@ describe('Scheduler', () => {
       });
       await sys.call('state.apply', { object: lease(new Date(Date.now() - 60_000).toISOString()) });
       await create({ ...pod('victim'), spec: { ...pod('victim').spec!, nodeName: 'gone' } });
+      // a pod tolerating the unreachable taint stays, as a DaemonSet's do
+      await create({ ...pod('keeper'), spec: { ...pod('keeper').spec!, nodeName: 'gone', tolerations: [{ key: TAINT_NODE_UNREACHABLE, operator: 'Exists', effect: 'NoExecute' }] } });
       await lifecycle.start();
       const getNode = () => sys.call('state.get', { kind: 'Node', name: 'gone' }) as Promise<Node>;
       const n = await until('node NotReady', async () => {
@@ -152,12 +154,40 @@ describe('Scheduler', () => {
       expect(n.spec?.taints).toEqual([expect.objectContaining({ key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute' })]);
       const failed = await until('pod Failed', async () => { const p = await getPod('victim'); return p.status?.phase === 'Failed' && p; });
       expect(failed.status?.reason).toBe('NodeLost');
+      expect((await getPod('keeper')).status?.phase).not.toBe('Failed');
       await sys.call('state.apply', { object: lease(new Date(Date.now() + 60_000).toISOString()) });
       const back = await until('node Ready again', async () => {
         const x = await getNode();
         return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && !x.spec?.taints?.length && x;
       });
       expect(back.metadata.name).toBe('gone');
+    } finally {
+      await lifecycle.stop();
+    }
+  });
+
+  it('evicts for a NoExecute taint: at once without a toleration, after tolerationSeconds with one, never with one without seconds', async () => {
+    const lifecycle = new NodeLifecycleController(ctx.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), ctx.logger, { monitorPeriodMs: 100 });
+    try {
+      await create(node('db'));
+      const onDb = (name: string, tolerations: Toleration[]) => create({ ...pod(name), spec: { ...pod(name).spec!, nodeName: 'db', tolerations } });
+      await onDb('plain', []);
+      await onDb('brief', [{ key: 'dedicated', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 }]);
+      await onDb('forever', [{ key: 'dedicated', operator: 'Exists', effect: 'NoExecute' }]);
+      await lifecycle.start();
+      const db = (await sys.call('state.get', { kind: 'Node', name: 'db' })) as Node;
+      const taintedAt = Date.now();
+      await sys.call('state.update', { object: { ...db, spec: { ...db.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] } } as KernObject });
+      const gone = (name: string) => getPod(name).then(() => false, (e) => e.kind === 'NotFound');
+      await until('plain evicted', () => gone('plain'));
+      await until('brief evicted', () => gone('brief'));
+      const events = (await sys.call('state.list', { kind: 'Event', namespace: 'default' })).items as unknown as { reason: string; firstTimestamp: string; involvedObject: { name: string } }[];
+      const evicted = (name: string) => events.find((e) => e.reason === 'TaintManagerEviction' && e.involvedObject.name === name);
+      expect(evicted('plain')).toBeDefined();
+      // not before its 2 s were up (the event is recorded right after the delete)
+      expect(Date.parse(evicted('brief')!.firstTimestamp) - taintedAt).toBeGreaterThanOrEqual(2000 - 50);
+      expect(evicted('forever')).toBeUndefined();
+      expect((await getPod('forever')).spec?.nodeName).toBe('db');
     } finally {
       await lifecycle.stop();
     }

@@ -1,7 +1,7 @@
 import {
   CycleState, DEFAULT_SCHEDULER_NAME, Disposable, Informer, KernObject, Logger, NodeInfo, NodeVerdict, Pod, PodCondition, PriorityClass,
   REASON_FAILED_SCHEDULING, REASON_PREEMPTED, REASON_UNSCHEDULABLE, ScheduleExplanation, ScheduleResult, SchedulerHandle, SchedulingPlugin,
-  Status, Syscalls, controllerKey, errors, isConflict, isNotFound, isTerminalPod, podRequests,
+  Status, Syscalls, controllerKey, errors, eventObject, isConflict, isNotFound, isTerminalPod, podRequests,
 } from '@kern/sdk';
 import { FrameworkRuntime, MapCycleState, SchedulerPluginSet, numFeasibleNodesToFind, unschedulableMessage } from './framework-runtime';
 import { NodeInfoImpl } from './node-info';
@@ -182,8 +182,8 @@ export class Scheduler {
       this.notify(key, { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, outcome: 'Unschedulable', message });
       return;
     }
-    const scores = this.framework.score(state, pod, attempt.feasible, this.handle);
-    const nodeName = pickBest(scores);
+    const totals = this.framework.totals(state, pod, attempt.feasible, this.handle);
+    const nodeName = attempt.feasible[pickBest(totals)].node.metadata.name;
     this.cache.assume(pod, nodeName);
     const reserved = await this.framework.reserve(state, pod, nodeName);
     if (reserved.code !== 'Success') {
@@ -329,14 +329,7 @@ export class Scheduler {
   }
 
   private async event(pod: Pod, reason: string, message: string, type: 'Normal' | 'Warning'): Promise<void> {
-    const now = new Date().toISOString();
-    const namespace = pod.metadata.namespace ?? 'default';
-    const object = {
-      apiVersion: 'v1', kind: 'Event',
-      metadata: { name: `${pod.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-      reason, message, type, source: { component: DEFAULT_SCHEDULER_NAME }, count: 1, firstTimestamp: now, lastTimestamp: now,
-    } as unknown as KernObject;
+    const object = eventObject(pod, { reason, message, type, component: DEFAULT_SCHEDULER_NAME });
     await this.syscalls.call('state.create', { object }).catch((e) => this.logger.debug({ err: (e as Error).message }, 'could not record event'));
   }
 
@@ -361,7 +354,7 @@ export class Scheduler {
       const unbound: Pod = { ...pod, spec: { ...pod.spec!, nodeName: args.pod ? pod.spec?.nodeName : undefined } };
       const attempt = this.findFeasible(state, unbound, false);
       const scores = attempt.feasible.length ? this.framework.score(state, unbound, attempt.feasible, this.handle) : new Map();
-      const chosen = attempt.feasible.length ? pickBest(scores, true) : undefined;
+      const chosen = attempt.feasible.length ? attempt.feasible[pickBest([...scores.values()].map((sc) => sc.total), true)].node.metadata.name : undefined;
       const verdicts: NodeVerdict[] = this.cache.list().map((info) => {
         const name = info.node.metadata.name;
         const failed = attempt.preFilter ?? attempt.failed.get(name);
@@ -443,18 +436,19 @@ export class Scheduler {
 /** Marks a bind that failed because the pod went away or was bound meanwhile (not retried). */
 const GONE = 'pod was deleted or bound meanwhile';
 
-/** The highest total; ties broken at random (or by name when `stable`). */
-function pickBest(scores: Map<string, { total: number }>, stable = false): string {
-  let best: string | undefined;
+/** The index of the highest total; ties broken at random (or the first when `stable`). */
+function pickBest(totals: ArrayLike<number>, stable = false): number {
+  let best = 0;
   let top = -Infinity;
   let ties = 0;
-  for (const [name, s] of scores) {
-    if (s.total > top) { top = s.total; best = name; ties = 1; }
-    else if (s.total === top) {
+  for (let i = 0; i < totals.length; i++) {
+    const t = totals[i];
+    if (t > top) { top = t; best = i; ties = 1; }
+    else if (t === top) {
       ties++;
-      if (!stable && Math.random() * ties < 1) best = name;
+      if (!stable && Math.random() * ties < 1) best = i;
     }
   }
-  return best!;
+  return best;
 }
 

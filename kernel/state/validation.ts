@@ -157,6 +157,7 @@ function checkPodSpec(spec: unknown, p: string): void {
   if (spec.runtimeClassName !== undefined && (typeof spec.runtimeClassName !== 'string' || !DNS_LABEL.test(spec.runtimeClassName))) {
     throw errors.invalid(`${p}.runtimeClassName`, `must name a runtime driver (a DNS label such as "raw-exec"; see kern plugin list), got ${JSON.stringify(spec.runtimeClassName)}`);
   }
+  if (spec.tolerations !== undefined) checkTolerations(spec.tolerations, `${p}.tolerations`);
   if (spec.volumes !== undefined) {
     if (!Array.isArray(spec.volumes)) throw errors.invalid(`${p}.volumes`, 'must be a list');
     const vnames = new Set<string>();
@@ -166,6 +167,34 @@ function checkPodSpec(spec: unknown, p: string): void {
       vnames.add(v.name);
     });
   }
+}
+
+const TOLERATION = new Set(['key', 'operator', 'value', 'effect', 'tolerationSeconds']);
+
+/** Tolerations as Kubernetes accepts them (operator Equal or Exists; tolerationSeconds only with NoExecute). */
+function checkTolerations(tolerations: unknown, p: string): void {
+  if (!Array.isArray(tolerations)) throw errors.invalid(p, 'must be a list of tolerations');
+  tolerations.forEach((t, i) => {
+    const at = `${p}[${i}]`;
+    if (!isPlainObject(t)) throw errors.invalid(at, 'must be a mapping such as {key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}');
+    noUnknownFields(t, TOLERATION, at);
+    for (const f of ['key', 'value'] as const) {
+      if (t[f] !== undefined && typeof t[f] !== 'string') throw errors.invalid(`${at}.${f}`, 'must be a string');
+    }
+    const operator = t.operator ?? 'Equal';
+    if (operator !== 'Equal' && operator !== 'Exists') throw errors.invalid(`${at}.operator`, `must be Equal or Exists, got ${JSON.stringify(t.operator)}`);
+    if (operator === 'Exists' && t.value) throw errors.invalid(`${at}.value`, 'must be empty when operator is Exists');
+    if (!t.key && operator !== 'Exists') throw errors.invalid(`${at}.operator`, 'must be Exists when key is empty (a toleration of every taint)');
+    if (t.effect !== undefined && t.effect !== '' && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect as string)) {
+      throw errors.invalid(`${at}.effect`, `must be NoSchedule, PreferNoSchedule or NoExecute (or empty for all), got ${JSON.stringify(t.effect)}`);
+    }
+    if (t.tolerationSeconds !== undefined) {
+      if (typeof t.tolerationSeconds !== 'number' || !Number.isInteger(t.tolerationSeconds)) {
+        throw errors.invalid(`${at}.tolerationSeconds`, `must be a whole number of seconds, got ${JSON.stringify(t.tolerationSeconds)}`);
+      }
+      if (t.effect !== 'NoExecute') throw errors.invalid(`${at}.effect`, 'must be NoExecute when tolerationSeconds is set (it says how long the pod may stay on a NoExecute-tainted node)');
+    }
+  });
 }
 
 const JOB_SPEC = new Set(['template', 'completions', 'parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'completionMode', 'selector', 'suspend']);

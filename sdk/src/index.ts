@@ -13,6 +13,7 @@ export * from './resources/core';
 export * from './resources/kinds';
 export * from './resources/quantity';
 export * from './resources/workloads';
+export * from './resources/events';
 export * from './store/store-driver';
 export * from './store/object-rules';
 export * from './store/watch-objects';

@@ -1,6 +1,6 @@
 import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { LOCAL_CHANNEL_OPTIONS, SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors } from '@kern/sdk';
+import { LOCAL_CHANNEL_OPTIONS, SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors, watchObjectJson } from '@kern/sdk';
 import { ApiContext } from '../api-context';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
@@ -125,7 +125,7 @@ async function serveKernel(
         watches.add(stopForShutdown);
         handle = syscalls.watch(args, (e: WatchEvent) => {
           if (done) return;
-          call.write({ type: e.type, objectJson: JSON.stringify(e.object), resourceVersion: e.object?.metadata?.resourceVersion ?? '' });
+          call.write({ type: e.type, objectJson: e.object ? watchObjectJson(e.object) : 'null', resourceVersion: e.object?.metadata?.resourceVersion ?? '' });
           if (call.writableLength > MAX_BUFFERED_EVENTS) {
             finish(errors.unavailable('the watch client reads too slowly: watch again from the last resourceVersion it saw'));
           }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
-import { Logger, WatchEvent } from '@kern/sdk';
+import { Logger, WatchEvent, watchObjectJson } from '@kern/sdk';
 import { toWireError } from './status';
 
 /** Content type of watch replies (newline-delimited JSON events, as kube-apiserver sends them). */
@@ -21,22 +21,15 @@ export interface EventStream {
   readonly ended: boolean;
 }
 
-/** The JSON of watch objects serialized so far (see watchEventJson). */
-const objectJson = new WeakMap<object, string>();
-
 /**
  * A watch event as one line of JSON. A store hands every watcher of an event
- * the same read-only object, so its JSON is made once and reused by every
- * HTTP watch that sends it.
+ * the same read-only object, so its JSON is made at most once (see
+ * watchObjectJson) and reused by every HTTP watch that sends it.
  */
 export function watchEventJson(event: WatchEvent | { type: WatchEvent['type']; object: unknown }): string {
   const object = event.object;
   if (object === null || typeof object !== 'object') return JSON.stringify(event);
-  let json = objectJson.get(object);
-  if (json === undefined) {
-    json = JSON.stringify(object);
-    objectJson.set(object, json);
-  }
+  const json = watchObjectJson(object);
   return `{"type":${JSON.stringify(event.type)},"object":${json}}`;
 }
 

@@ -1,5 +1,4 @@
-import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE } from '@kern/sdk';
-import { tolerates } from './taint-toleration';
+import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE, tolerates } from '@kern/sdk';
 
 /**
  * Cordoned nodes (`spec.unschedulable`) take only pods tolerating

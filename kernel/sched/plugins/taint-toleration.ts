@@ -1,13 +1,6 @@
-import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration } from '@kern/sdk';
+import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration, tolerates } from '@kern/sdk';
 
-/** True when `t` tolerates `taint` (an empty key with Exists tolerates everything). */
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (!t.key) return t.operator === 'Exists';
-  if (t.key !== taint.key) return false;
-  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-}
-
+/** The first taint with one of `effects` that no toleration matches. */
 export function untoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[], effects: readonly Taint['effect'][]): Taint | undefined {
   return taints.find((taint) => effects.includes(taint.effect) && !tolerations.some((t) => tolerates(t, taint)));
 }

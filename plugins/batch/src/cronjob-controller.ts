@@ -1,7 +1,7 @@
 import {
   CronJob, CronJobStatus, Disposable, Informer, Job, KernObject, Logger, Syscalls, controllerKey,
   isAlreadyExists, isNotFound, silentLogger, splitControllerKey, ownerKeyOf,
-  getIfExists,
+  eventObject, getIfExists,
 } from '@kern/sdk';
 import { Clock, systemClock } from './clock';
 import { ControllerRunner, SyncResult } from './controller-runner';
@@ -235,24 +235,13 @@ export class CronJobController implements Disposable {
 
   /** Records a Warning Event about `cj`, once per `id`. */
   private async recordEvent(cj: CronJob, reason: string, message: string, id: string): Promise<void> {
-    const ts = new Date(this.clock.now()).toISOString();
     const event = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${cj.metadata.name}.${id}`.slice(0, 253), namespace: cj.metadata.namespace },
-      involvedObject: { apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata.name, namespace: cj.metadata.namespace, uid: cj.metadata.uid },
-      type: 'Warning',
-      reason,
-      message,
-      source: { component: 'cronjob-controller' },
+      ...eventObject(cj, { reason, message, type: 'Warning', component: 'cronjob-controller', name: `${cj.metadata.name}.${id}`, at: new Date(this.clock.now()) }),
       reportingComponent: 'batch',
-      count: 1,
-      firstTimestamp: ts,
-      lastTimestamp: ts,
     };
     this.logger.warn({ cronjob: controllerKey(cj), reason }, message);
     try {
-      await this.syscalls.call('state.create', { object: event as unknown as KernObject });
+      await this.syscalls.call('state.create', { object: event });
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }

@@ -222,6 +222,6 @@ export class WatchHub {
 
 /** The event's object as watchers get it: parsed once per event, shared (see shareWatchObject). */
 function sharedObject(e: HistoryEvent): KernObject {
-  e.shared ??= shareWatchObject(JSON.parse(e.data) as KernObject);
+  e.shared ??= shareWatchObject(JSON.parse(e.data) as KernObject, e.data);
   return e.shared;
 }

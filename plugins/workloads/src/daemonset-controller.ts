@@ -1,6 +1,6 @@
 import {
   DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey,
-  silentLogger, ownerKeyOf, controllerOf, ignoreNotFound,
+  silentLogger, ownerKeyOf, controllerOf, ignoreNotFound, tolerates,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
@@ -16,15 +16,6 @@ const DAEMON_TOLERATIONS: Toleration[] = [
   { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
   { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
 ];
-
-/** True when `tolerations` tolerate `taint`. */
-function tolerates(tolerations: Toleration[], taint: { key: string; value?: string; effect: string }): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
-}
 
 interface NodeSelectorRequirement { key: string; operator: string; values?: string[] }
 
@@ -61,7 +52,7 @@ export function nodeEligible(spec: PodSpec, node: Node): boolean {
   const tolerations = [...(spec.tolerations ?? []), ...DAEMON_TOLERATIONS];
   for (const taint of node.spec?.taints ?? []) {
     if (taint.effect === 'PreferNoSchedule') continue;
-    if (!tolerates(tolerations, taint)) return false;
+    if (!tolerations.some((t) => tolerates(t, taint))) return false;
   }
   return true;
 }

@@ -41,6 +41,8 @@ export const REASON_FAILED_SCHEDULING = 'FailedScheduling';
 export const REASON_SCHEDULED = 'Scheduled';
 /** Event reason on a pod evicted to make room for a higher-priority one. */
 export const REASON_PREEMPTED = 'Preempted';
+/** Event reason on a pod deleted because its node has a NoExecute taint it does not tolerate (or no longer). */
+export const REASON_TAINT_EVICTION = 'TaintManagerEviction';
 /** Pod status reason when its node was lost (lease expired past the grace period). */
 export const REASON_NODE_LOST = 'NodeLost';
 /** Taint a node gets when its lease expires. */

@@ -1,0 +1,14 @@
+import { Taint, Toleration } from '../resources/core';
+
+/**
+ * True when the toleration matches the taint, as in Kubernetes: an empty
+ * effect matches every effect; `Exists` with no key matches every taint;
+ * `Exists` with a key matches any value; `Equal` (the default) needs key and
+ * value to match. tolerationSeconds plays no part here.
+ */
+export function tolerates(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (!t.key) return t.operator === 'Exists';
+  if (t.key !== taint.key) return false;
+  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+}
