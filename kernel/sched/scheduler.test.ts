@@ -132,6 +132,26 @@ describe('Scheduler', () => {
     expect((await getPod('vip')).status?.nominatedNodeName).toBe('only');
   });
 
+  it('keeps the room a preemption made for the preemptor, not for a lower-priority pod that comes first', async () => {
+    // a long back-off, so the preemptor waits while the other pod is scheduled
+    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
+    await create(node('only', '2', '4Gi'));
+    await scheduler.start();
+    await create(pod('low-1', { cpu: '1', priority: 1 }));
+    await create(pod('low-2', { cpu: '1', priority: 2 }));
+    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await create(pod('vip', { cpu: '1', priority: 1000 }));
+    await until('vip nominated', async () => (await getPod('vip')).status?.nominatedNodeName === 'only');
+    await create(pod('sneaky', { cpu: '1', priority: 1 }));
+    const waiting = await until('sneaky found unschedulable', async () => {
+      const p = await getPod('sneaky');
+      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') && p;
+    });
+    expect(waiting.spec?.nodeName).toBeUndefined();
+    expect(await until('vip bound', async () => (await getPod('vip')).spec?.nodeName, 30_000)).toBe('only');
+    expect((await getPod('sneaky')).spec?.nodeName).toBeUndefined();
+  });
+
   it('marks a node with a stale lease NotReady, fails its pods, and restores it when the lease renews', async () => {
     const lifecycle = new NodeLifecycleController(ctx.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), ctx.logger, { nodeLossGraceSeconds: 0.5, monitorPeriodMs: 100 });
     try {

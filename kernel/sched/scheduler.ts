@@ -59,6 +59,9 @@ export class Scheduler {
   private readonly binds = new Set<Promise<void>>();
   private readonly waiters = new Map<string, Set<(r: ScheduleResult) => void>>();
   private nextStartIndex = 0;
+  /** Pods waiting for the room their preemption made: node → pod key → pod (status.nominatedNodeName, not bound yet). */
+  private readonly nominations = new Map<string, Map<string, Pod>>();
+  private readonly nominatedNode = new Map<string, string>();
   private running = false;
   private loop?: Promise<void>;
   readonly handle: SchedulerHandle;
@@ -87,11 +90,13 @@ export class Scheduler {
       this.nodes.onDelete((n) => this.cache.removeNode(n.metadata.name)),
       this.pods.onAdd((p) => {
         this.cache.setPod(p);
+        this.trackNomination(p);
         if (pending(p)) this.queue.add(controllerKey(p), this.podPriority(p));
         this.notifyBound(p);
       }),
       this.pods.onUpdate((o, p) => {
         this.cache.setPod(p);
+        this.trackNomination(p);
         const key = controllerKey(p);
         if (pending(p)) {
           const changed = JSON.stringify(o.spec) !== JSON.stringify(p.spec) || JSON.stringify(o.metadata.labels) !== JSON.stringify(p.metadata.labels);
@@ -105,6 +110,7 @@ export class Scheduler {
       this.pods.onDelete((p) => {
         const key = controllerKey(p);
         this.cache.removePod(key);
+        this.trackNomination(p, true);
         this.queue.delete(key);
         if (p.spec?.nodeName) this.queue.moveAllToActiveOrBackoff();
       }),
@@ -177,6 +183,8 @@ export class Scheduler {
         : unschedulableMessage(total, attempt.preFilter ? [attempt.preFilter] : attempt.failed.values());
       let nominated: string | undefined;
       if (!attempt.preFilter && pod.spec?.preemptionPolicy !== 'Never') nominated = await this.preempt(state, pod, attempt.failed);
+      // the room is this pod's from now on, not from when the informer brings its new status
+      if (nominated) this.trackNomination({ ...pod, status: { ...pod.status, nominatedNodeName: nominated } });
       this.queue.addUnschedulable(key, priority, cycle, attempt.preFilter?.code === 'Error' || nominated !== undefined);
       await this.recordUnschedulable(pod, message, nominated);
       this.notify(key, { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, outcome: 'Unschedulable', message });
@@ -249,18 +257,66 @@ export class Scheduler {
     const pre = this.framework.preFilter(state, pod, this.handle);
     const all = this.cache.list();
     if (pre.code !== 'Success') return { feasible: [], failed, preFilter: pre };
+    // a pod that preempted for a node tries that node first, as in kube-scheduler
+    const nominatedName = sample ? pod.status?.nominatedNodeName : undefined;
+    const nominatedInfo = nominatedName ? this.cache.get(nominatedName) : undefined;
+    if (nominatedInfo && this.filterNode(state, pod, nominatedInfo).code === 'Success') return { feasible: [nominatedInfo], failed };
     const want = sample ? numFeasibleNodesToFind(all.length, this.options.percentageOfNodesToScore) : all.length;
     const feasible: NodeInfo[] = [];
     const n = all.length;
     let i = 0;
     for (; i < n && feasible.length < want; i++) {
       const info = all[(this.nextStartIndex + i) % n];
-      const s = this.framework.filter(state, pod, info, this.handle);
+      const s = this.filterNode(state, pod, info);
       if (s.code === 'Success') feasible.push(info);
       else failed.set(info.node.metadata.name, s);
     }
     if (sample && n > 0) this.nextStartIndex = (this.nextStartIndex + i) % n;
     return { feasible, failed };
+  }
+
+  /**
+   * Filters a node as if the pods nominated to it with at least this pod's
+   * priority were already there (the room their preemption made is theirs),
+   * and as it is; both must pass, as in kube-scheduler. Plugins that read
+   * what their preFilter computed over all pods (inter-pod affinity) see the
+   * node as it is only.
+   */
+  private filterNode(state: CycleState, pod: Pod, info: NodeInfo): Status {
+    const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
+    if (waiting) {
+      const key = controllerKey(pod);
+      const priority = this.podPriority(pod);
+      let withThem: NodeInfoImpl | undefined;
+      for (const [k, other] of waiting) {
+        if (k === key || this.podPriority(other) < priority) continue;
+        withThem ??= (info as NodeInfoImpl).clone();
+        withThem.addPod(other);
+      }
+      if (withThem) {
+        const s = this.framework.filter(state, pod, withThem, this.handle);
+        if (s.code !== 'Success') return s;
+      }
+    }
+    return this.framework.filter(state, pod, info, this.handle);
+  }
+
+  /** Keeps `nominations` in step with a pod: nominated while pending with status.nominatedNodeName. */
+  private trackNomination(p: Pod, gone = false): void {
+    const key = controllerKey(p);
+    const node = !gone && !p.spec?.nodeName && !p.metadata.deletionTimestamp && !isTerminalPod(p) ? p.status?.nominatedNodeName : undefined;
+    const prev = this.nominatedNode.get(key);
+    if (prev !== undefined && prev !== node) {
+      const onPrev = this.nominations.get(prev);
+      onPrev?.delete(key);
+      if (onPrev?.size === 0) this.nominations.delete(prev);
+      this.nominatedNode.delete(key);
+    }
+    if (!node) return;
+    let onNode = this.nominations.get(node);
+    if (!onNode) this.nominations.set(node, (onNode = new Map()));
+    onNode.set(key, p);
+    this.nominatedNode.set(key, node);
   }
 
   /**
