@@ -148,3 +148,20 @@ describe('rollingParams', () => {
     expect(rollingParams(d)).toEqual({ maxSurge: surge, maxUnavailable: unavailable });
   });
 });
+
+it('scaling in the middle of a rollout (here paused) grows every ReplicaSet in proportion, up to replicas + maxSurge', async () => {
+  await c.sys.call('state.create', { object: deploy('prop', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } } }) });
+  await complete('prop', 'img:1', 10);
+  autoReady = false; // new pods stay unready, so the rollout stops at old 10 + new 2
+  await edit('prop', (d) => { d.spec!.template.spec.containers[0].image = 'img:2'; });
+  const sizes = async () => (await list<ReplicaSet>(c.sys, 'ReplicaSet')).map((rs) => rs.spec!.replicas ?? 0).sort((a, b) => b - a);
+  await until('rollout stalled at 10 + 2', async () => JSON.stringify(await sizes()) === '[10,2]');
+  await edit('prop', (d) => { d.spec!.paused = true; });
+  await until('paused', async () => (await getDeploy('prop')).status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'DeploymentPaused');
+  await edit('prop', (d) => { d.spec!.replicas = 20; });
+  // 22 allowed: +10 shared 10:2 (8 and 2 after rounding)
+  await until('scaled proportionally', async () => JSON.stringify(await sizes()) === '[18,4]');
+  await edit('prop', (d) => { d.spec!.replicas = 5; });
+  // 7 allowed: -15 shared 18:4 (-12 and -3)
+  await until('scaled down proportionally', async () => JSON.stringify(await sizes()) === '[6,1]');
+});

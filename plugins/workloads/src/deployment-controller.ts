@@ -17,6 +17,13 @@ export const DEPLOYMENT_DEFAULTS = {
   progressDeadlineSeconds: 600,
 } as const;
 
+/**
+ * The Deployment's replica count when the controller last sized this
+ * ReplicaSet (as Kubernetes' annotation): a live ReplicaSet whose value
+ * differs from spec.replicas means the Deployment was scaled.
+ */
+export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
+
 /** What the controller knows about one ReplicaSet of a Deployment. */
 interface RsView {
   rs: ReplicaSet;
@@ -96,10 +103,12 @@ export class DeploymentController implements Disposable {
     const maxRevision = Math.max(0, ...views.map((v) => v.revision));
 
     if (d.spec.paused) {
-      // Paused: no new ReplicaSet, but a changed replica count still applies to a settled deployment.
+      // Paused: no new ReplicaSet, but a changed replica count still applies,
+      // spread over the ReplicaSets of an unfinished rollout.
       const live = views.filter((v) => v.replicas > 0);
       const only = live.length === 1 ? live[0] : live.length === 0 ? newView : undefined;
-      if (only && only.replicas !== desired) await this.scale(only.rs, desired);
+      if (only && only.replicas !== desired) await this.scale(only.rs, desired, desired);
+      else if (live.length > 1 && scaledSince(live, desired)) await this.scaleProportionally(d, live, desired);
       await this.writeStatus(d, this.viewsOf(d, namespace ?? '', now), newView, now);
       return;
     }
@@ -114,6 +123,13 @@ export class DeploymentController implements Disposable {
       return; // the write wakes us again with a fresh view
     }
     if (!newView) return;
+    const live = views.filter((v) => v.replicas > 0);
+    if (live.length > 1 && scaledSince(live, desired)) {
+      // Scaled in the middle of a rollout: every ReplicaSet grows or shrinks
+      // in proportion first, then the rollout goes on from there.
+      await this.scaleProportionally(d, live, desired);
+      return; // the writes wake us with a fresh view
+    }
     const olds = views.filter((v) => v !== newView).sort(oldestFirst);
 
     if (d.spec.strategy?.type === 'Recreate') {
@@ -161,7 +177,7 @@ export class DeploymentController implements Disposable {
         name,
         namespace: d.metadata.namespace,
         labels: { ...(d.spec!.template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash },
-        annotations: { [REVISION_ANNOTATION]: String(revision) },
+        annotations: { [REVISION_ANNOTATION]: String(revision), [DESIRED_REPLICAS_ANNOTATION]: String(d.spec!.replicas ?? 1) },
         ownerReferences: [ownerReference(d)],
       },
       spec: { replicas: 0, selector, template, ...(d.spec!.minReadySeconds ? { minReadySeconds: d.spec!.minReadySeconds } : {}) },
@@ -183,11 +199,11 @@ export class DeploymentController implements Disposable {
   private async recreate(d: Deployment, newView: RsView, olds: RsView[], desired: number): Promise<void> {
     let waiting = false;
     for (const o of olds) {
-      if (o.replicas > 0) { await this.scale(o.rs, 0); waiting = true; }
+      if (o.replicas > 0) { await this.scale(o.rs, 0, desired); waiting = true; }
       if (o.pods > 0) waiting = true;
     }
     if (waiting) return; // old pods still exist: the pod deletes wake us
-    if (newView.replicas !== desired) await this.scale(newView.rs, desired);
+    if (newView.replicas !== desired) await this.scale(newView.rs, desired, desired);
   }
 
   private async rollingUpdate(d: Deployment, newView: RsView, olds: RsView[], desired: number): Promise<void> {
@@ -195,14 +211,14 @@ export class DeploymentController implements Disposable {
     const all = [newView, ...olds];
     // Scale the new ReplicaSet up as far as maxSurge allows.
     if (newView.replicas > desired) {
-      await this.scale(newView.rs, desired);
+      await this.scale(newView.rs, desired, desired);
       newView.replicas = desired;
     } else if (newView.replicas < desired) {
       const total = all.reduce((n, v) => n + v.replicas, 0);
       const room = desired + maxSurge - total;
       if (room > 0) {
         const to = newView.replicas + Math.min(room, desired - newView.replicas);
-        await this.scale(newView.rs, to);
+        await this.scale(newView.rs, to, desired);
         newView.replicas = to;
       }
     }
@@ -220,7 +236,7 @@ export class DeploymentController implements Disposable {
       const unhealthy = o.replicas - o.available;
       if (unhealthy <= 0) continue;
       const down = Math.min(budget, unhealthy);
-      await this.scale(o.rs, o.replicas - down);
+      await this.scale(o.rs, o.replicas - down, desired);
       o.replicas -= down;
       budget -= down;
     }
@@ -231,15 +247,35 @@ export class DeploymentController implements Disposable {
       if (allowed <= 0) break;
       if (o.replicas === 0) continue;
       const down = Math.min(o.replicas, allowed);
-      await this.scale(o.rs, o.replicas - down);
+      await this.scale(o.rs, o.replicas - down, desired);
       o.replicas -= down;
       allowed -= down;
     }
   }
 
-  private async scale(rs: ReplicaSet, replicas: number): Promise<void> {
-    if ((rs.spec?.replicas ?? 0) === replicas) return;
-    const next: ReplicaSet = { ...rs, spec: { ...rs.spec!, replicas } };
+  /**
+   * Grows or shrinks the live ReplicaSets toward the scaled Deployment's
+   * allowed total (replicas, plus maxSurge for RollingUpdate), each in
+   * proportion to its size; what rounding leaves goes to the largest (the
+   * newest on a tie), as Kubernetes does.
+   */
+  private async scaleProportionally(d: Deployment, live: RsView[], desired: number): Promise<void> {
+    const allowed = desired + (d.spec?.strategy?.type === 'Recreate' ? 0 : rollingParams(d).maxSurge);
+    const ordered = [...live].sort((a, b) => b.replicas - a.replicas || -oldestFirst(a, b));
+    const sizes = proportionalSizes(ordered.map((v) => v.replicas), allowed);
+    this.logger.info({ deployment: d.metadata.name, replicas: desired, replicaSets: ordered.map((v, i) => `${v.rs.metadata.name}=${sizes[i]}`) }, 'scaling the rollout proportionally');
+    for (let i = 0; i < ordered.length; i++) await this.scale(ordered[i].rs, sizes[i], desired);
+  }
+
+  /** Sets a ReplicaSet's replicas, and records the Deployment size it was sized for. */
+  private async scale(rs: ReplicaSet, replicas: number, desired: number): Promise<void> {
+    const annotated = rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION] === String(desired);
+    if ((rs.spec?.replicas ?? 0) === replicas && annotated) return;
+    const next: ReplicaSet = {
+      ...rs,
+      metadata: { ...rs.metadata, annotations: { ...(rs.metadata.annotations ?? {}), [DESIRED_REPLICAS_ANNOTATION]: String(desired) } },
+      spec: { ...rs.spec!, replicas },
+    };
     const written = (await this.syscalls.call('state.update', { object: next })) as ReplicaSet;
     this.lastWrites.record(written);
     this.logger.debug({ replicaSet: rs.metadata.name, from: rs.spec?.replicas, to: replicas }, 'scaled replicaset');
@@ -342,6 +378,33 @@ export function rollingParams(d: Deployment): { maxSurge: number; maxUnavailable
   let maxUnavailable = resolveIntOrPercent(ru?.maxUnavailable, DEPLOYMENT_DEFAULTS.maxUnavailable, desired, false, 'spec.strategy.rollingUpdate.maxUnavailable');
   if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
   return { maxSurge, maxUnavailable: Math.min(maxUnavailable, desired) };
+}
+
+/** True when a live ReplicaSet was sized for another Deployment size than `desired` (ones never sized by this controller don't count). */
+function scaledSince(live: RsView[], desired: number): boolean {
+  return live.some((v) => {
+    const was = v.rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION];
+    return was !== undefined && was !== String(desired);
+  });
+}
+
+/**
+ * `sizes` (largest first) grown or shrunk to sum to `total`, each by its
+ * share of the change, rounded; the remainder goes to the first, and no
+ * size goes below zero.
+ */
+export function proportionalSizes(sizes: readonly number[], total: number): number[] {
+  const sum = sizes.reduce((n, x) => n + x, 0);
+  const change = total - sum;
+  if (sum === 0 || change === 0) return [...sizes];
+  const out = sizes.map((x) => Math.max(0, x + Math.round((x * change) / sum)));
+  let left = total - out.reduce((n, x) => n + x, 0);
+  for (let i = 0; left !== 0 && i < out.length; i++) {
+    const step = left > 0 ? left : Math.max(left, -out[i]);
+    out[i] += step;
+    left -= step;
+  }
+  return out;
 }
 
 function oldestFirst(a: RsView, b: RsView): number {
