@@ -22,6 +22,8 @@ export interface SchedulerOptions {
   queue?: SchedulingQueueOptions;
   /** Binds in flight at once. Default 64. */
   maxConcurrentBinds?: number;
+  /** How long (ms) the scheduler may run pods back to back before yielding to the event loop. Default 10. */
+  sliceMs?: number;
 }
 
 /** The default plugins, in filter order (cheap, unresolvable checks first). */
@@ -152,18 +154,29 @@ export class Scheduler {
     return !n || n === DEFAULT_SCHEDULER_NAME || n === 'kern-scheduler';
   }
 
+  /**
+   * Pods are scheduled back to back for up to `sliceMs` of each turn of the
+   * event loop, then informer events, binds and API requests get their turn.
+   * One pod per turn let a busy API outrun the scheduler: pods piled up in
+   * the queue and waited seconds to be bound.
+   */
   private async run(): Promise<void> {
     const maxBinds = this.options.maxConcurrentBinds ?? 64;
+    const sliceMs = this.options.sliceMs ?? 10;
     while (this.running) {
-      const key = await this.queue.pop();
+      let key = await this.queue.pop();
       if (key === undefined || !this.running) return;
-      try {
-        await this.scheduleOne(key);
-      } catch (e) {
-        this.logger.error({ pod: key, err: (e as Error).message }, 'scheduling attempt failed');
+      const sliceEnd = performance.now() + sliceMs;
+      while (key !== undefined) {
+        try {
+          await this.scheduleOne(key);
+        } catch (e) {
+          this.logger.error({ pod: key, err: (e as Error).message }, 'scheduling attempt failed');
+        }
+        while (this.binds.size >= maxBinds) await Promise.race(this.binds);
+        if (!this.running || performance.now() >= sliceEnd) break;
+        key = this.queue.tryPop();
       }
-      while (this.binds.size >= maxBinds) await Promise.race(this.binds);
-      // let informer events and binds through between attempts
       await new Promise((r) => setImmediate(r));
     }
   }

@@ -129,6 +129,11 @@ export class SchedulingQueue {
     }
   }
 
+  /** The next pod to schedule when one is ready now; undefined when none is (or once closed). */
+  tryPop(): string | undefined {
+    return this.closed ? undefined : this.heapPop()?.key;
+  }
+
   /** The next pod to schedule, highest priority first; undefined once closed. */
   async pop(): Promise<string | undefined> {
     while (!this.closed) {
