@@ -14,6 +14,17 @@ describe('SchedulingQueue', () => {
     q.close();
   });
 
+  it('tryPop takes what is ready now without waiting, and nothing once closed', () => {
+    const q = new SchedulingQueue();
+    expect(q.tryPop()).toBeUndefined();
+    q.add('a', 0);
+    q.add('b', 5);
+    expect([q.tryPop(), q.tryPop(), q.tryPop()]).toEqual(['b', 'a', undefined]);
+    q.add('c', 0);
+    q.close();
+    expect(q.tryPop()).toBeUndefined();
+  });
+
   it('keeps unschedulable pods until a cluster event, then backs them off', async () => {
     const q = new SchedulingQueue({ initialBackoffMs: 20, maxBackoffMs: 40 });
     q.start();
