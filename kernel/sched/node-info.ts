@@ -56,6 +56,14 @@ export class NodeInfoImpl implements MutableNodeInfo {
     this.requested.pods += req.pods;
   }
 
+  /** Swaps in a newer object of a pod already here whose requests and affinity are unchanged; false when it is not here. */
+  replacePod(key: string, pod: Pod): boolean {
+    if (!this.pods.has(key)) return false;
+    this.pods.set(key, pod);
+    if (this.podsWithAffinity.has(key)) this.podsWithAffinity.set(key, pod);
+    return true;
+  }
+
   removePod(pod: Pod): void {
     this.removeKey(controllerKey(pod));
   }

@@ -41,3 +41,36 @@ describe('SchedulerCache indexes', () => {
     expect(names(cache.podsWithRequiredAntiAffinity({ group: 'a' }))).toEqual(['x']);
   });
 });
+
+describe('SchedulerCache pod updates', () => {
+  const withGen = (p: Pod, generation: number, cpu = '500m'): Pod => ({
+    ...p, metadata: { ...p.metadata, generation },
+    spec: { ...p.spec!, containers: [{ name: 'c', image: 'i', resources: { requests: { cpu } } }] },
+  });
+
+  it('takes a status update of a placed pod as the newer object, with the same sums and indexes', () => {
+    const cache = new SchedulerCache();
+    cache.setNode(node('n1'));
+    const first = withGen(pod('p', 'n1', { app: 'web' }), 2);
+    cache.setPod(first);
+    const running = { ...first, status: { phase: 'Running' as const } };
+    cache.setPod(running);
+    const info = cache.get('n1')!;
+    expect(info.pods.get('default/p')).toBe(running);
+    expect(info.requested.cpu).toBe(500);
+    expect(info.requested.pods).toBe(1);
+    expect([...cache.podsWithLabel('app', 'web')].map((x) => x.pod)).toEqual([running]);
+  });
+
+  it('recounts a pod whose spec (generation) or labels changed', () => {
+    const cache = new SchedulerCache();
+    cache.setNode(node('n1'));
+    cache.setPod(withGen(pod('p', 'n1', { app: 'web' }), 2));
+    cache.setPod(withGen(pod('p', 'n1', { app: 'web' }), 3, '2'));
+    expect(cache.get('n1')!.requested.cpu).toBe(2000);
+    cache.setPod(withGen(pod('p', 'n1', { app: 'db' }), 3, '2'));
+    expect(names(cache.podsWithLabel('app', 'web'))).toEqual([]);
+    expect(names(cache.podsWithLabel('app', 'db'))).toEqual(['p']);
+    expect(cache.get('n1')!.requested.pods).toBe(1);
+  });
+});

@@ -150,6 +150,15 @@ export class SchedulerCache implements NodeInfoLister {
 
   private place(key: string, nodeName: string, pod: Pod): void {
     const prev = this.podNode.get(key);
+    if (prev === nodeName) {
+      // Most events of a placed pod are status updates: same spec, same
+      // labels. Swap the object in and keep the sums and indexes.
+      const placed = this.indexed.get(key) as { pod: Pod } | undefined;
+      if (placed && sameSchedulingInputs(placed.pod, pod) && this.nodes.get(nodeName)?.replacePod(key, pod)) {
+        placed.pod = pod;
+        return;
+      }
+    }
     if (prev !== undefined && prev !== nodeName) this.nodes.get(prev)?.removeKey(key);
     let n = this.nodes.get(nodeName);
     if (!n) {
@@ -160,6 +169,17 @@ export class SchedulerCache implements NodeInfoLister {
     this.podNode.set(key, nodeName);
     this.index(key, { pod, nodeName });
   }
+}
+
+/** True when `b` counts on a node exactly as `a` does: same spec generation (requests, affinity, node) and same labels. */
+function sameSchedulingInputs(a: Pod, b: Pod): boolean {
+  const ga = a.metadata.generation;
+  if (ga === undefined || ga !== b.metadata.generation || a.spec?.nodeName !== b.spec?.nodeName) return false;
+  const la = a.metadata.labels ?? {};
+  const lb = b.metadata.labels ?? {};
+  const keys = Object.keys(la);
+  if (keys.length !== Object.keys(lb).length) return false;
+  return keys.every((k) => la[k] === lb[k]);
 }
 
 /**
