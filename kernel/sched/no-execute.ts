@@ -39,11 +39,6 @@ export function noExecuteDeadline(pod: Pod, taints: readonly Taint[], since: (ta
   return deadline;
 }
 
-/** True when one of the pod's tolerations matches the taint (any tolerationSeconds). */
-export function toleratesTaint(pod: Pod, taint: Taint): boolean {
-  return (pod.spec?.tolerations ?? []).some((t) => tolerates(t, taint));
-}
-
 function minTolerationSeconds(tolerations: readonly Toleration[]): number | undefined {
   let min: number | undefined;
   for (const t of tolerations) {

@@ -1,8 +1,8 @@
 import {
   Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, REASON_TAINT_EVICTION, Syscalls, TAINT_NODE_UNREACHABLE, Taint,
-  eventObject, isConflict, isNotFound, isTerminalPod,
+  eventObject, isConflict, isNotFound, isTerminalPod, tolerates, toleratesAny,
 } from '@kern/sdk';
-import { noExecuteDeadline, toleratesTaint } from './no-execute';
+import { noExecuteDeadline } from './no-execute';
 
 export const NODE_LEASE_NAMESPACE = 'kern-node-lease';
 /** Ready condition reason we set; only a condition carrying it is ours to put back. */
@@ -68,17 +68,19 @@ export class NodeLifecycleController {
       const node = this.nodes.get(undefined, lease.metadata.name);
       if ((node?.spec?.taints ?? []).some((t) => t.key === TAINT_NODE_UNREACHABLE)) this.tick();
     }));
-    // NoExecute taints evict at once: look when one appears, or a pod lands on such a node
-    // (not on every status update of a pod there: those change no toleration)
-    const tainted = (node: Node | undefined) => (node?.spec?.taints ?? []).some((t) => t.effect === 'NoExecute');
-    const onNode = (node: Node) => { if (tainted(node)) this.tick(); };
+    // NoExecute taints evict at once: look when a node's NoExecute taints
+    // change, or a pod lands on a node with one it must leave for (not on
+    // heartbeats, nor on status updates of pods: those change no toleration).
     const onPod = (pod: Pod) => {
       const name = pod.spec?.nodeName;
-      if (name && tainted(this.nodes.get(undefined, name))) this.tick();
+      const taints = name ? noExecuteTaints(this.nodes.get(undefined, name)) : [];
+      if (taints.length > 0 && noExecuteDeadline(pod, taints, () => Date.now()) !== undefined) this.tick();
     };
     this.disposables.push(
-      this.nodes.onAdd(onNode), this.nodes.onUpdate((_old, node) => onNode(node)),
-      this.pods.onAdd(onPod), this.pods.onUpdate((old, pod) => { if (old.spec?.nodeName !== pod.spec?.nodeName) onPod(pod); }),
+      this.nodes.onAdd((node) => { if (noExecuteTaints(node).length > 0) this.tick(); }),
+      this.nodes.onUpdate((old, node) => { if (JSON.stringify(noExecuteTaints(old)) !== JSON.stringify(noExecuteTaints(node))) this.tick(); }),
+      this.pods.onAdd(onPod),
+      this.pods.onUpdate((old, pod) => { if (old.spec?.nodeName !== pod.spec?.nodeName) onPod(pod); }),
     );
     this.tick();
     this.timer = setInterval(() => this.tick(), this.periodMs);
@@ -109,8 +111,19 @@ export class NodeLifecycleController {
     });
   }
 
-  /** One pass over every node with a lease. */
+  /** One pass: every node with a lease, then the NoExecute evictions (run even when a node's lease handling failed). */
   async monitor(): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.monitorLeases();
+    } catch (e) {
+      failure = e;
+    }
+    await this.evictForNoExecuteTaints(Date.now());
+    if (failure) throw failure;
+  }
+
+  private async monitorLeases(): Promise<void> {
     const now = Date.now();
     for (const lease of this.leases.list()) {
       const node = this.nodes.get(undefined, lease.metadata.name);
@@ -128,15 +141,15 @@ export class NodeLifecycleController {
         await this.markReachable(node);
       }
     }
-    await this.evictForNoExecuteTaints(Date.now());
   }
 
   /** Deletes the pods whose NoExecute deadline passed; arms a timer for the next one. */
   private async evictForNoExecuteTaints(now: number): Promise<void> {
     let next: number | undefined;
     const present = new Set<string>();
+    let byNode: Map<string, Pod[]> | undefined; // built once, on the first tainted node
     for (const node of this.nodes.list()) {
-      const taints = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+      const taints = noExecuteTaints(node);
       if (taints.length === 0) continue;
       const since = new Map<Taint, number>();
       for (const t of taints) {
@@ -147,8 +160,8 @@ export class NodeLifecycleController {
         const added = Date.parse(t.timeAdded ?? '');
         since.set(t, Number.isFinite(added) ? added : seen);
       }
-      const onNode = this.pods.list({ match: (p) => p.spec?.nodeName === node.metadata.name && !p.metadata.deletionTimestamp && !isTerminalPod(p) });
-      for (const pod of onNode) {
+      byNode ??= podsByNode(this.pods.list({ match: (p) => !!p.spec?.nodeName && !p.metadata.deletionTimestamp && !isTerminalPod(p) }));
+      for (const pod of byNode.get(node.metadata.name) ?? []) {
         const at = noExecuteDeadline(pod, taints, (t) => since.get(t) ?? now);
         if (at === undefined) continue;
         if (at > now) next = next === undefined ? at : Math.min(next, at);
@@ -165,7 +178,9 @@ export class NodeLifecycleController {
   }
 
   private async evict(pod: Pod, nodeName: string, taints: readonly Taint[]): Promise<void> {
-    const which = taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:NoExecute`).join(', ');
+    // name the taints that sent it away: not tolerated, or only for a while
+    const staysFor = (t: Taint) => (pod.spec?.tolerations ?? []).some((tol) => tolerates(tol, t) && tol.tolerationSeconds === undefined);
+    const which = taints.filter((t) => !staysFor(t)).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:NoExecute`).join(', ');
     const message = `deleted: node ${nodeName} has the taint ${which}, which the pod does not tolerate (or tolerated only for its tolerationSeconds)`;
     this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'evicting pod for a NoExecute taint');
     try {
@@ -212,8 +227,11 @@ export class NodeLifecycleController {
 
   private async failPods(nodeName: string): Promise<void> {
     const unreachable: Taint = { key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute' };
-    // pods tolerating the unreachable taint are left to their tolerations (see evictForNoExecuteTaints)
-    for (const pod of this.pods.list({ match: (p) => p.spec?.nodeName === nodeName && !isTerminalPod(p) && !toleratesTaint(p, unreachable) })) {
+    // Pods tolerating the unreachable taint are left to their tolerations
+    // (see evictForNoExecuteTaints), until they are deleted: a lost node's
+    // agent cannot finish that, so they are marked lost like the others.
+    const lost = (p: Pod) => p.spec?.nodeName === nodeName && !isTerminalPod(p) && (!toleratesAny(p.spec?.tolerations, unreachable) || !!p.metadata.deletionTimestamp);
+    for (const pod of this.pods.list({ match: lost })) {
       this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'marking pod Failed: its node was lost');
       await this.syscalls.call('state.update', {
         object: {
@@ -249,4 +267,19 @@ function setReady(conditions: NodeCondition[], status: NodeCondition['status'], 
   const now = new Date().toISOString();
   const next: NodeCondition = { type: 'Ready', status, reason, message, lastHeartbeatTime: prev?.lastHeartbeatTime ?? now, lastTransitionTime: now };
   return [...conditions.filter((c) => c.type !== 'Ready'), next];
+}
+
+function noExecuteTaints(node: Node | undefined): Taint[] {
+  return (node?.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+}
+
+function podsByNode(pods: Pod[]): Map<string, Pod[]> {
+  const byNode = new Map<string, Pod[]>();
+  for (const p of pods) {
+    const name = p.spec!.nodeName!;
+    let list = byNode.get(name);
+    if (!list) byNode.set(name, (list = []));
+    list.push(p);
+  }
+  return byNode;
 }

@@ -171,10 +171,10 @@ export class SchedulerCache implements NodeInfoLister {
   }
 }
 
-/** True when `b` counts on a node exactly as `a` does: same spec generation (requests, affinity, node) and same labels. */
+/** True when `b` counts on a node exactly as `a` does: the same pod (uid) at the same spec generation (requests, affinity, node), with the same labels. */
 function sameSchedulingInputs(a: Pod, b: Pod): boolean {
   const ga = a.metadata.generation;
-  if (ga === undefined || ga !== b.metadata.generation || a.spec?.nodeName !== b.spec?.nodeName) return false;
+  if (ga === undefined || ga !== b.metadata.generation || a.metadata.uid !== b.metadata.uid || a.spec?.nodeName !== b.spec?.nodeName) return false;
   const la = a.metadata.labels ?? {};
   const lb = b.metadata.labels ?? {};
   const keys = Object.keys(la);

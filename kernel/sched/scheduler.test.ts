@@ -152,6 +152,19 @@ describe('Scheduler', () => {
     expect((await getPod('sneaky')).spec?.nodeName).toBeUndefined();
   });
 
+  it('two preemptors of the same priority each make their own room (neither waits on the other\'s nomination)', async () => {
+    await create(node('only', '2', '4Gi'));
+    await scheduler.start();
+    await create(pod('low-1', { cpu: '1', priority: 1 }));
+    await create(pod('low-2', { cpu: '1', priority: 2 }));
+    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await create(pod('vip-1', { cpu: '1', priority: 1000 }));
+    await create(pod('vip-2', { cpu: '1', priority: 1000 }));
+    await until('both vips bound', async () => (await getPod('vip-1')).spec?.nodeName && (await getPod('vip-2')).spec?.nodeName, 30_000);
+    await expect(getPod('low-1')).rejects.toMatchObject({ kind: 'NotFound' });
+    await expect(getPod('low-2')).rejects.toMatchObject({ kind: 'NotFound' });
+  });
+
   it('marks a node with a stale lease NotReady, fails its pods, and restores it when the lease renews', async () => {
     const lifecycle = new NodeLifecycleController(ctx.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), ctx.logger, { nodeLossGraceSeconds: 0.5, monitorPeriodMs: 100 });
     try {
@@ -199,14 +212,15 @@ describe('Scheduler', () => {
       const taintedAt = Date.now();
       await sys.call('state.update', { object: { ...db, spec: { ...db.spec, taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] } } as KernObject });
       const gone = (name: string) => getPod(name).then(() => false, (e) => e.kind === 'NotFound');
-      await until('plain evicted', () => gone('plain'));
-      await until('brief evicted', () => gone('brief'));
-      const events = (await sys.call('state.list', { kind: 'Event', namespace: 'default' })).items as unknown as { reason: string; firstTimestamp: string; involvedObject: { name: string } }[];
-      const evicted = (name: string) => events.find((e) => e.reason === 'TaintManagerEviction' && e.involvedObject.name === name);
-      expect(evicted('plain')).toBeDefined();
-      // not before its 2 s were up (the event is recorded right after the delete)
-      expect(Date.parse(evicted('brief')!.firstTimestamp) - taintedAt).toBeGreaterThanOrEqual(2000 - 50);
-      expect(evicted('forever')).toBeUndefined();
+      type Ev = { reason: string; firstTimestamp: string; involvedObject: { name: string } };
+      // the event is recorded right after the delete
+      const evicted = async (name: string) => ((await sys.call('state.list', { kind: 'Event', namespace: 'default' })).items as unknown as Ev[])
+        .find((e) => e.reason === 'TaintManagerEviction' && e.involvedObject.name === name);
+      await until('plain evicted', async () => await gone('plain') && evicted('plain'));
+      const brief = await until('brief evicted', async () => await gone('brief') && evicted('brief'));
+      // not before its 2 s were up
+      expect(Date.parse(brief.firstTimestamp) - taintedAt).toBeGreaterThanOrEqual(2000 - 50);
+      expect(await evicted('forever')).toBeUndefined();
       expect((await getPod('forever')).spec?.nodeName).toBe('db');
     } finally {
       await lifecycle.stop();

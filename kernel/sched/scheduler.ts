@@ -89,7 +89,7 @@ export class Scheduler {
     this.disposables.push(
       this.nodes.onAdd((n) => { this.cache.setNode(n as never); this.queue.moveAllToActiveOrBackoff(); }),
       this.nodes.onUpdate((_o, n) => { this.cache.setNode(n as never); this.queue.moveAllToActiveOrBackoff(); }),
-      this.nodes.onDelete((n) => this.cache.removeNode(n.metadata.name)),
+      this.nodes.onDelete((n) => { this.cache.removeNode(n.metadata.name); this.dropNominations(n.metadata.name); }),
       this.pods.onAdd((p) => {
         this.cache.setPod(p);
         this.trackNomination(p);
@@ -195,9 +195,15 @@ export class Scheduler {
         ? `scheduling failed: ${attempt.preFilter.reasons.join('; ')}`
         : unschedulableMessage(total, attempt.preFilter ? [attempt.preFilter] : attempt.failed.values());
       let nominated: string | undefined;
-      if (!attempt.preFilter && pod.spec?.preemptionPolicy !== 'Never') nominated = await this.preempt(state, pod, attempt.failed);
-      // the room is this pod's from now on, not from when the informer brings its new status
-      if (nominated) this.trackNomination({ ...pod, status: { ...pod.status, nominatedNodeName: nominated } });
+      if (this.awaitingVictims(pod)) {
+        // it preempted already and its victims are still stopping: keep the nomination, evict no more
+        nominated = pod.status?.nominatedNodeName;
+      } else if (!attempt.preFilter && pod.spec?.preemptionPolicy !== 'Never') {
+        nominated = await this.preempt(state, pod, attempt.failed);
+      }
+      // The room is this pod's from now on, not from when the informer brings
+      // its new status; a failed preemption gives up an older nomination.
+      this.trackNomination({ ...pod, status: { ...pod.status, nominatedNodeName: nominated } });
       this.queue.addUnschedulable(key, priority, cycle, attempt.preFilter?.code === 'Error' || nominated !== undefined);
       await this.recordUnschedulable(pod, message, nominated);
       this.notify(key, { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, outcome: 'Unschedulable', message });
@@ -206,6 +212,7 @@ export class Scheduler {
     const totals = this.framework.totals(state, pod, attempt.feasible, this.handle);
     const nodeName = attempt.feasible[pickBest(totals)].node.metadata.name;
     this.cache.assume(pod, nodeName);
+    this.trackNomination(pod, true); // counted where it is assumed now, no longer where it was nominated
     const reserved = await this.framework.reserve(state, pod, nodeName);
     if (reserved.code !== 'Success') {
       this.cache.forget(pod);
@@ -231,6 +238,7 @@ export class Scheduler {
     }
     this.framework.unreserve(state, pod, nodeName);
     this.cache.forget(pod);
+    this.trackNomination(pod);
     if (status.reasons[0] === GONE) return;
     this.logger.debug({ pod: key, node: nodeName, reasons: status.reasons }, 'bind failed, re-queued');
     this.queue.addUnschedulable(key, priority, cycle, true);
@@ -296,22 +304,43 @@ export class Scheduler {
    * node as it is only.
    */
   private filterNode(state: CycleState, pod: Pod, info: NodeInfo): Status {
-    const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
-    if (waiting) {
-      const key = controllerKey(pod);
-      const priority = this.podPriority(pod);
-      let withThem: NodeInfoImpl | undefined;
-      for (const [k, other] of waiting) {
-        if (k === key || this.podPriority(other) < priority) continue;
-        withThem ??= (info as NodeInfoImpl).clone();
-        withThem.addPod(other);
-      }
-      if (withThem) {
-        const s = this.framework.filter(state, pod, withThem, this.handle);
-        if (s.code !== 'Success') return s;
-      }
+    const withThem = this.withNominated(pod, info);
+    if (withThem) {
+      const s = this.framework.filter(state, pod, withThem, this.handle);
+      if (s.code !== 'Success') return s;
     }
     return this.framework.filter(state, pod, info, this.handle);
+  }
+
+  /** A copy of `info` with the pods nominated to it that `pod` must leave room for added; undefined when there are none. */
+  private withNominated(pod: Pod, info: NodeInfo, into?: NodeInfoImpl): NodeInfoImpl | undefined {
+    const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
+    if (!waiting) return undefined;
+    const key = controllerKey(pod);
+    const priority = this.podPriority(pod);
+    let withThem: NodeInfoImpl | undefined;
+    for (const [k, other] of waiting) {
+      if (k === key || this.podPriority(other) < priority) continue;
+      withThem ??= into ?? (info as NodeInfoImpl).clone();
+      withThem.addPod(other);
+    }
+    return withThem;
+  }
+
+  /** True while the node this pod preempted for still has lower-priority pods stopping (kube-scheduler's PodEligibleToPreemptOthers). */
+  private awaitingVictims(pod: Pod): boolean {
+    const name = pod.status?.nominatedNodeName;
+    const info = name ? this.cache.get(name) : undefined;
+    if (!info) return false;
+    const priority = this.podPriority(pod);
+    for (const p of info.pods.values()) if (p.metadata.deletionTimestamp && this.podPriority(p) < priority) return true;
+    return false;
+  }
+
+  /** Forgets the nominations to a node that is gone. */
+  private dropNominations(nodeName: string): void {
+    for (const key of this.nominations.get(nodeName)?.keys() ?? []) this.nominatedNode.delete(key);
+    this.nominations.delete(nodeName);
   }
 
   /** Keeps `nominations` in step with a pod: nominated while pending with status.nominatedNodeName. */
@@ -354,6 +383,8 @@ export class Scheduler {
       if (lower.length === 0) continue;
       const trial: NodeInfoImpl = info.clone();
       for (const v of lower) trial.removePod(v);
+      // the room other preemptors of at least this priority wait for is not to be had
+      this.withNominated(pod, info, trial);
       const s = state.clone();
       if (this.framework.preFilter(s, pod, this.handle).code !== 'Success') return undefined;
       if (this.framework.filter(s, pod, trial, this.handle).code !== 'Success') continue;
@@ -362,6 +393,7 @@ export class Scheduler {
         trial.addPod(v);
         if (this.framework.filter(s, pod, trial, this.handle).code !== 'Success') { trial.removePod(v); victims.push(v); }
       }
+      if (victims.length === 0) continue; // it fits without evicting anyone: nothing to preempt here
       const top = Math.max(...victims.map((v) => this.podPriority(v)));
       if (!best || top < best.top || (top === best.top && victims.length < best.victims.length)) best = { node: nodeName, victims, top };
     }
@@ -379,14 +411,14 @@ export class Scheduler {
   /** PodScheduled=False with the message (and nominatedNodeName), plus an event, only when something changed. */
   private async recordUnschedulable(pod: Pod, message: string, nominated: string | undefined): Promise<void> {
     const prev = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (prev?.status === 'False' && prev.message === message && (nominated === undefined || pod.status?.nominatedNodeName === nominated)) return;
+    if (prev?.status === 'False' && prev.message === message && pod.status?.nominatedNodeName === nominated) return;
     const cond: PodCondition = { type: 'PodScheduled', status: 'False', reason: REASON_UNSCHEDULABLE, message, lastTransitionTime: new Date().toISOString() };
     const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond];
     try {
       await this.syscalls.call('state.update', {
         object: {
           ...pod, metadata: { ...pod.metadata, resourceVersion: undefined },
-          status: { ...pod.status, phase: pod.status?.phase ?? 'Pending', conditions, ...(nominated ? { nominatedNodeName: nominated } : {}) },
+          status: { ...withoutNomination(pod.status), phase: pod.status?.phase ?? 'Pending', conditions, ...(nominated ? { nominatedNodeName: nominated } : {}) },
         } as KernObject,
         subresource: 'status',
       });
@@ -500,6 +532,12 @@ export class Scheduler {
     const set = this.waiters.get(key);
     if (set) for (const w of [...set]) w(r);
   }
+}
+
+function withoutNomination(status: Pod['status']): Pod['status'] {
+  if (!status || status.nominatedNodeName === undefined) return status;
+  const { nominatedNodeName: _dropped, ...rest } = status;
+  return rest;
 }
 
 /** Marks a bind that failed because the pod went away or was bound meanwhile (not retried). */

@@ -24,6 +24,7 @@ describe('Pod tolerations', () => {
       { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
       { operator: 'Exists' },
       { key: 'k', value: 'v' },
+      { key: 'k', operator: '', value: 'v' },
     ];
     expect(() => validateObject(pod({ tolerations }), podKind)).not.toThrow();
   });

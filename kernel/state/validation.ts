@@ -181,7 +181,7 @@ function checkTolerations(tolerations: unknown, p: string): void {
     for (const f of ['key', 'value'] as const) {
       if (t[f] !== undefined && typeof t[f] !== 'string') throw errors.invalid(`${at}.${f}`, 'must be a string');
     }
-    const operator = t.operator ?? 'Equal';
+    const operator = t.operator || 'Equal'; // '' is Equal too, as Kubernetes reads it
     if (operator !== 'Equal' && operator !== 'Exists') throw errors.invalid(`${at}.operator`, `must be Equal or Exists, got ${JSON.stringify(t.operator)}`);
     if (operator === 'Exists' && t.value) throw errors.invalid(`${at}.value`, 'must be empty when operator is Exists');
     if (!t.key && operator !== 'Exists') throw errors.invalid(`${at}.operator`, 'must be Exists when key is empty (a toleration of every taint)');

@@ -1,4 +1,4 @@
-import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE, tolerates } from '@kern/sdk';
+import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE, toleratesAny } from '@kern/sdk';
 
 /**
  * Cordoned nodes (`spec.unschedulable`) take only pods tolerating
@@ -14,7 +14,7 @@ export class NodeUnschedulable implements FilterPlugin {
     if (ready !== 'True') return Status.unresolvable(SchedReasons.NodeNotReady);
     if (node.spec?.unschedulable) {
       const taint = { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' as const };
-      if (!(pod.spec?.tolerations ?? []).some((t) => tolerates(t, taint))) return Status.unresolvable(SchedReasons.NodeUnschedulable);
+      if (!toleratesAny(pod.spec?.tolerations, taint)) return Status.unresolvable(SchedReasons.NodeUnschedulable);
     }
     return Status.success();
   }

@@ -1,8 +1,8 @@
-import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration, tolerates } from '@kern/sdk';
+import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration, toleratesAny } from '@kern/sdk';
 
 /** The first taint with one of `effects` that no toleration matches. */
 export function untoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[], effects: readonly Taint['effect'][]): Taint | undefined {
-  return taints.find((taint) => effects.includes(taint.effect) && !tolerations.some((t) => tolerates(t, taint)));
+  return taints.find((taint) => effects.includes(taint.effect) && !toleratesAny(tolerations, taint));
 }
 
 /**
@@ -19,7 +19,7 @@ export class TaintToleration implements FilterPlugin, ScorePlugin {
 
   score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
     const tolerations = (pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
-    return (nodeInfo.node.spec?.taints ?? []).filter((taint) => taint.effect === 'PreferNoSchedule' && !tolerations.some((t) => tolerates(t, taint))).length;
+    return (nodeInfo.node.spec?.taints ?? []).filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratesAny(tolerations, taint)).length;
   }
 
   normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {

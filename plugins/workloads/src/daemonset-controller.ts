@@ -1,6 +1,6 @@
 import {
   DaemonSet, DaemonSetStatus, Disposable, Logger, Node, Pod, PodSpec, Syscalls, Toleration, WorkQueue, controllerKey,
-  silentLogger, ownerKeyOf, controllerOf, ignoreNotFound, tolerates,
+  silentLogger, ownerKeyOf, controllerOf, ignoreNotFound, toleratesAny,
 } from '@kern/sdk';
 import { WorkloadInformers } from './workload-informers';
 import {
@@ -52,7 +52,7 @@ export function nodeEligible(spec: PodSpec, node: Node): boolean {
   const tolerations = [...(spec.tolerations ?? []), ...DAEMON_TOLERATIONS];
   for (const taint of node.spec?.taints ?? []) {
     if (taint.effect === 'PreferNoSchedule') continue;
-    if (!tolerations.some((t) => tolerates(t, taint))) return false;
+    if (!toleratesAny(tolerations, taint)) return false;
   }
   return true;
 }

@@ -12,3 +12,8 @@ export function tolerates(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'e
   if (t.key !== taint.key) return false;
   return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
 }
+
+/** True when one of `tolerations` matches the taint. */
+export function toleratesAny(tolerations: readonly Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  return (tolerations ?? []).some((t) => tolerates(t, taint));
+}
