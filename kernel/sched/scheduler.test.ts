@@ -39,6 +39,13 @@ describe('Scheduler', () => {
   const create = (o: KernObject) => sys.call('state.create', { object: o });
   const getPod = (name: string) => sys.call('state.get', { kind: 'Pod', namespace: 'default', name }) as Promise<Pod>;
 
+  /** Two pods of 1 CPU, priorities 1 and 2, bound on a node of 2 CPU named "only". */
+  const fillWithLowPriorityPods = async () => {
+    await create(pod('low-1', { cpu: '1', priority: 1 }));
+    await create(pod('low-2', { cpu: '1', priority: 2 }));
+    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+  };
+
   beforeEach(async () => {
     ctx = await createApiTestContext();
     sys = ctx.syscalls.handleFor('test', ['*']);
@@ -120,9 +127,7 @@ describe('Scheduler', () => {
     await create(node('only', '2', '4Gi'));
     await create({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 } as KernObject);
     await scheduler.start();
-    await create(pod('low-1', { cpu: '1', priority: 1 }));
-    await create(pod('low-2', { cpu: '1', priority: 2 }));
-    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await fillWithLowPriorityPods();
     await create(pod('vip', { cpu: '1', spec: { priorityClassName: 'high' } }));
     const bound = await until('vip bound', async () => (await getPod('vip')).spec?.nodeName, 30_000);
     expect(bound).toBe('only');
@@ -137,9 +142,7 @@ describe('Scheduler', () => {
     scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
     await create(node('only', '2', '4Gi'));
     await scheduler.start();
-    await create(pod('low-1', { cpu: '1', priority: 1 }));
-    await create(pod('low-2', { cpu: '1', priority: 2 }));
-    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await fillWithLowPriorityPods();
     await create(pod('vip', { cpu: '1', priority: 1000 }));
     await until('vip nominated', async () => (await getPod('vip')).status?.nominatedNodeName === 'only');
     await create(pod('sneaky', { cpu: '1', priority: 1 }));
@@ -155,9 +158,7 @@ describe('Scheduler', () => {
   it('two preemptors of the same priority each make their own room (neither waits on the other\'s nomination)', async () => {
     await create(node('only', '2', '4Gi'));
     await scheduler.start();
-    await create(pod('low-1', { cpu: '1', priority: 1 }));
-    await create(pod('low-2', { cpu: '1', priority: 2 }));
-    await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
+    await fillWithLowPriorityPods();
     await create(pod('vip-1', { cpu: '1', priority: 1000 }));
     await create(pod('vip-2', { cpu: '1', priority: 1000 }));
     await until('both vips bound', async () => (await getPod('vip-1')).spec?.nodeName && (await getPod('vip-2')).spec?.nodeName, 30_000);
