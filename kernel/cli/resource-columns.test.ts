@@ -20,6 +20,7 @@ describe('columnsFor', () => {
     ['Pod', { withNamespace: true }, ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']],
     ['Node', {}, ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']],
     ['Namespace', {}, ['NAME', 'STATUS', 'AGE']],
+    ['Event', {}, ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']],
     ['SomethingNew', {}, ['NAME', 'AGE']],
     ['SomethingNew', { withNamespace: true }, ['NAMESPACE', 'NAME', 'AGE']],
   ])('%s %j', (kind, options, header) => {
@@ -106,5 +107,15 @@ describe('namespace cells', () => {
     [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a', creationTimestamp: created, deletionTimestamp: created } }, 'Terminating'],
   ])('STATUS %#', (ns, status) => {
     expect(rowOf(ns, columnsFor('Namespace'), now)).toEqual(['a', status, '3m']);
+  });
+});
+
+describe('event cells', () => {
+  it('shows when, what kind, why, about which object, and the message', () => {
+    const event = {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.17a', namespace: 'demo', creationTimestamp: created },
+      involvedObject: { kind: 'Pod', name: 'web' }, type: 'Normal', reason: 'TaintManagerEviction', message: 'deleted', lastTimestamp: '2024-05-01T11:59:00Z',
+    } as unknown as KernObject;
+    expect(rowOf(event, columnsFor('Event'), now)).toEqual(['60s', 'Normal', 'TaintManagerEviction', 'pod/web', 'deleted']);
   });
 });

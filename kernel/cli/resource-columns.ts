@@ -191,12 +191,28 @@ export const KIND_COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     col('AVAILABLE', (o) => String((o as DaemonSet).status?.numberAvailable ?? 0)),
     AGE_COLUMN,
   ],
+  // as kubectl get events: no NAME (generated), the object the event is about instead
+  Event: [
+    col('LAST SEEN', (o, now) => age(eventField(o, 'lastTimestamp') || o.metadata?.creationTimestamp, now)),
+    col('TYPE', (o) => eventField(o, 'type')),
+    col('REASON', (o) => eventField(o, 'reason')),
+    col('OBJECT', (o) => {
+      const about = (o as { involvedObject?: { kind?: string; name?: string } }).involvedObject;
+      return about?.kind ? `${about.kind.toLowerCase()}/${about.name ?? ''}` : '';
+    }),
+    col('MESSAGE', (o) => eventField(o, 'message')),
+  ],
   Lease: [
     NAME_COLUMN,
     col('HOLDER', (o) => (o.spec as { holderIdentity?: string })?.holderIdentity || ''),
     AGE_COLUMN,
   ],
 };
+
+function eventField(o: KernObject, field: 'lastTimestamp' | 'type' | 'reason' | 'message'): string {
+  const v = (o as unknown as Record<string, unknown>)[field];
+  return typeof v === 'string' ? v : '';
+}
 
 export interface ColumnOptions {
   wide?: boolean;
