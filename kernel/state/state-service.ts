@@ -4,7 +4,7 @@ import {
 } from '@kern/sdk';
 import { KindRegistry } from './kind-registry';
 import { LAST_APPLIED, applyManifest, withoutLastApplied } from './apply-merge';
-import { validateObject } from './validation';
+import { ValidateOptions, validateObject } from './validation';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -54,7 +54,7 @@ export class StateService {
     if (args.subresource !== undefined && args.subresource !== 'status') {
       throw errors.invalid('subresource', `only "status" is supported, got ${JSON.stringify(args.subresource)}`);
     }
-    const { obj, info } = this.prepare(args.object);
+    const { obj, info } = this.prepare(args.object, { statusWrite: args.subresource === 'status' });
     if (info.kind === 'Namespace') this.activeNamespaces.delete(obj.metadata.name);
     return this.store.update(obj, { subresource: args.subresource });
   }
@@ -124,7 +124,7 @@ export class StateService {
   }
 
   /** Validates and normalises (default namespace, kind from alias). */
-  private prepare(input: KernObject): { obj: KernObject; info: KindInfo } {
+  private prepare(input: KernObject, options: ValidateOptions = {}): { obj: KernObject; info: KindInfo } {
     if (!input || typeof input !== 'object' || Array.isArray(input)) {
       throw errors.invalid('object', 'must be a mapping with apiVersion, kind and metadata');
     }
@@ -136,7 +136,7 @@ export class StateService {
     if (obj.metadata && typeof obj.metadata === 'object' && info.namespaced && !obj.metadata.namespace) {
       obj.metadata.namespace = DEFAULT_NAMESPACE;
     }
-    validateObject(obj, info);
+    validateObject(obj, info, options);
     return { obj, info };
   }
 
