@@ -65,6 +65,17 @@ describe('describeObject', () => {
     ]) expect(text).toMatch(line);
   });
 
+  it('lists tolerations as kubectl does', () => {
+    const tolerant: Pod = { ...pod, spec: { ...pod.spec!, tolerations: [
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' },
+      { operator: 'Exists' },
+    ] } };
+    expect(describeObject(tolerant, { now, events: [] })).toMatch(
+      /^Tolerations:\s+node\.kubernetes\.io\/unreachable:NoExecute op=Exists for 300s\n\s+dedicated=gpu:NoSchedule\n\s+ op=Exists$/m,
+    );
+  });
+
   it('falls back to a generic view for other kinds', () => {
     const text = describeObject({
       apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',

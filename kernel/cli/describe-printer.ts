@@ -1,4 +1,4 @@
-import { Container, ContainerStatus, KernObject, Node, Pod, Probe } from '@kern/sdk';
+import { Container, ContainerStatus, KernObject, Node, Pod, Probe, Toleration } from '@kern/sdk';
 import { age } from './human-duration';
 import { nodeRoles, podStatus } from './resource-columns';
 
@@ -241,11 +241,15 @@ const describePod: Describer = (w, obj, ctx) => {
     w.field(0, 'Volumes', NONE);
   }
   w.map(0, 'Node-Selectors', pod.spec?.nodeSelector);
-  w.field(0, 'Tolerations', (pod.spec?.tolerations ?? [])
-    .map((t) => `${t.key ?? ''}${t.operator === 'Exists' ? '' : t.value !== undefined ? `=${t.value}` : ''}${t.effect ? `:${t.effect}` : ''}${t.operator === 'Exists' && !t.key ? ' op=Exists' : ''}`)
-    .join('\n') || NONE);
+  w.field(0, 'Tolerations', (pod.spec?.tolerations ?? []).map(tolerationText).join('\n') || NONE);
   writeEvents(w, ctx);
 };
+
+/** As kubectl describe: `key=value:Effect`, then ` op=Exists` and ` for 300s` when they apply. */
+function tolerationText(t: Toleration): string {
+  const seconds = t.tolerationSeconds !== undefined ? ` for ${t.tolerationSeconds}s` : '';
+  return `${t.key ?? ''}${t.value ? `=${t.value}` : ''}${t.effect ? `:${t.effect}` : ''}${t.operator === 'Exists' ? ' op=Exists' : ''}${seconds}`;
+}
 
 const describeNode: Describer = (w, obj, ctx) => {
   const node = obj as Node;
