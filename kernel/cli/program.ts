@@ -15,6 +15,7 @@ import { registryCommand } from './commands/registry-command';
 import { rolloutCommand } from './commands/rollout-command';
 import { runCommand } from './commands/run-command';
 import { scaleCommand } from './commands/scale-command';
+import { cordonCommands, taintCommand } from './commands/node-command';
 import { upCommand } from './commands/up-command';
 import { versionCommand } from './commands/version-command';
 
@@ -54,10 +55,11 @@ export function createProgram(io: CliIo = { stdout: process.stdout, stderr: proc
     });
   for (const make of [
     upCommand, getCommand, describeCommand, applyCommand, deleteCommand, runCommand, logsCommand, execCommand, imageCommand,
-    pluginCommand, versionCommand, scaleCommand, rolloutCommand, explainScheduleCommand, registryCommand,
+    pluginCommand, versionCommand, scaleCommand, rolloutCommand, explainScheduleCommand, registryCommand, taintCommand,
   ]) {
     program.addCommand(make(run));
   }
+  for (const cmd of cordonCommands(run)) program.addCommand(cmd);
   return program;
 }
 

@@ -233,6 +233,21 @@ describe('kern CLI end to end', () => {
     expect((await kern(['get', 'pod', 'worker', '-n', 'cli-demo'])).code).toBe(1);
   });
 
+  it('taint and cordon change the node; a bad taint is refused naming the problem', async () => {
+    const taints = async () => (JSON.parse((await kern(['get', 'node', NODE_NAME, '-o', 'json'])).stdout) as { spec?: { taints?: unknown[]; unschedulable?: boolean } }).spec;
+    expect(await kern(['taint', 'nodes', NODE_NAME, 'dedicated=gpu:NoSchedule', 'busy:PreferNoSchedule'])).toEqual({ code: 0, stdout: `node/${NODE_NAME} tainted\n`, stderr: '' });
+    expect((await taints())?.taints).toEqual([{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }, { key: 'busy', effect: 'PreferNoSchedule' }]);
+    const bad = await kern(['taint', 'nodes', NODE_NAME, 'dedicated=gpu:NoRun']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/the effect must be NoSchedule, PreferNoSchedule or NoExecute, got "NoRun"/);
+    expect(await kern(['taint', 'nodes', NODE_NAME, 'dedicated-', 'busy:PreferNoSchedule-'])).toEqual({ code: 0, stdout: `node/${NODE_NAME} untainted\n`, stderr: '' });
+    expect((await taints())?.taints).toEqual([]);
+    expect(await kern(['cordon', NODE_NAME])).toEqual({ code: 0, stdout: `node/${NODE_NAME} cordoned\n`, stderr: '' });
+    expect((await taints())?.unschedulable).toBe(true);
+    expect(await kern(['uncordon', NODE_NAME])).toEqual({ code: 0, stdout: `node/${NODE_NAME} uncordoned\n`, stderr: '' });
+    expect((await taints())?.unschedulable).toBeUndefined();
+  });
+
   it('plugin list shows store-sqlite with its version', async () => {
     const r = await kern(['plugin', 'list']);
     expect(r.code).toBe(0);

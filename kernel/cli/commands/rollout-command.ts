@@ -3,6 +3,7 @@ import { Deployment, KernelError, ReplicaSet } from '@kern/sdk';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { formatTable } from '../table-printer';
+import { updateWithRetry } from './object-update';
 
 /** Annotations and labels the workloads plugin writes (kept in step with plugins/workloads). */
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -35,16 +36,7 @@ async function replicaSetsOf(ctx: CliContext, d: Deployment): Promise<ReplicaSet
 const revisionOf = (rs: ReplicaSet) => Number(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? 0) || 0;
 
 async function update(ctx: CliContext, namespace: string, name: string, change: (d: Deployment) => void): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const d = await getDeployment(ctx, namespace, name);
-    change(d);
-    try {
-      await ctx.client.syscall('state.update', { object: d });
-      return;
-    } catch (e) {
-      if ((e as { kind?: string }).kind !== 'Conflict' || attempt >= 5) throw e;
-    }
-  }
+  await updateWithRetry<Deployment>(ctx, { kind: 'Deployment', namespace, name }, change);
 }
 
 /** One line about where a rollout stands, and whether it is done (kubectl's wording). */

@@ -3,6 +3,7 @@ import { KernObject } from '@kern/sdk';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { kindLabel, parseResourceArgs } from '../kind-resolver';
+import { updateWithRetry } from './object-update';
 
 const SCALABLE = new Set(['Deployment', 'ReplicaSet']);
 
@@ -18,16 +19,9 @@ export async function runScale(ctx: CliContext, args: string[], o: { replicas?: 
   for (const t of targets) {
     const info = resolver.resolve(t.kind);
     if (!SCALABLE.has(info.kind)) throw usageError(`${info.kind} cannot be scaled: scale a Deployment or a ReplicaSet`);
-    for (let attempt = 0; ; attempt++) {
-      const obj = (await ctx.client.syscall('state.get', { kind: info.kind, namespace, name: t.name })) as KernObject<{ replicas?: number }>;
+    await updateWithRetry<KernObject<{ replicas?: number }>>(ctx, { kind: info.kind, namespace, name: t.name }, (obj) => {
       obj.spec = { ...(obj.spec ?? {}), replicas };
-      try {
-        await ctx.client.syscall('state.update', { object: obj });
-        break;
-      } catch (e) {
-        if ((e as { kind?: string }).kind !== 'Conflict' || attempt >= 5) throw e;
-      }
-    }
+    });
     ctx.out(`${kindLabel(info.kind, info.apiVersion)}/${t.name} scaled\n`);
   }
   return 0;
