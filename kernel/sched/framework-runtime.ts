@@ -12,7 +12,6 @@ export class MapCycleState implements CycleState {
 
 /** The filter plugins preFilter left in (not skipped), in order. */
 const ACTIVE_FILTERS = '__framework/activeFilters';
-const SKIPPED_SCORES = '__framework/skippedScores';
 
 /** Per node, each score plugin's weighted share: what `sched.explain` shows. */
 export type ScoreDetail = { total: number; byPlugin: Record<string, number> };
@@ -120,7 +119,6 @@ export class FrameworkRuntime {
       if (!p.score) continue;
       if (p.preScore && guard(p.name, () => p.preScore!(state, pod, nodes, handle)).code !== 'Success') skipped.add(p.name);
     }
-    state.write(SKIPPED_SCORES, skipped);
     const raw = new Float64Array(nodes.length);
     for (const p of this.plugins.all()) {
       if (!p.score || skipped.has(p.name)) continue;
