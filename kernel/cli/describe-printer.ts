@@ -1,4 +1,4 @@
-import { Container, ContainerStatus, KernObject, Node, Pod, Probe, Toleration } from '@kern/sdk';
+import { Container, ContainerStatus, KernObject, Node, Pod, Probe, Toleration, formatTaint } from '@kern/sdk';
 import { age } from './human-duration';
 import { nodeRoles, podStatus } from './resource-columns';
 
@@ -258,7 +258,7 @@ const describeNode: Describer = (w, obj, ctx) => {
   w.map(0, 'Labels', node.metadata.labels);
   w.map(0, 'Annotations', node.metadata.annotations, ': ');
   w.field(0, 'CreationTimestamp', node.metadata.creationTimestamp);
-  w.field(0, 'Taints', (node.spec?.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join('\n') || NONE);
+  w.field(0, 'Taints', (node.spec?.taints ?? []).map(formatTaint).join('\n') || NONE);
   w.field(0, 'Unschedulable', node.spec?.unschedulable ? 'true' : 'false');
   w.table(0, 'Conditions', ['Type', 'Status', 'LastHeartbeatTime', 'Reason', 'Message'],
     (node.status?.conditions ?? []).map((c) => [c.type, c.status, c.lastHeartbeatTime ?? '', c.reason ?? '', c.message ?? '']), { rule: true });

@@ -1,6 +1,6 @@
 import {
   Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, REASON_TAINT_EVICTION, Syscalls, TAINT_NODE_UNREACHABLE, Taint,
-  eventObject, isConflict, isNotFound, isTerminalPod, tolerates, toleratesAny,
+  eventObject, isConflict, isNotFound, isTerminalPod, formatTaint, toleratesAny,
 } from '@kern/sdk';
 import { noExecuteDeadline } from './no-execute';
 
@@ -165,7 +165,7 @@ export class NodeLifecycleController {
         const at = noExecuteDeadline(pod, taints, (t) => since.get(t) ?? now);
         if (at === undefined) continue;
         if (at > now) next = next === undefined ? at : Math.min(next, at);
-        else await this.evict(pod, node.metadata.name, taints);
+        else await this.evict(pod, node.metadata.name, taints.filter((t) => noExecuteDeadline(pod, [t], (x) => since.get(x) ?? now) !== undefined));
       }
     }
     for (const key of this.taintSeen.keys()) if (!present.has(key)) this.taintSeen.delete(key);
@@ -177,10 +177,9 @@ export class NodeLifecycleController {
     }
   }
 
+  /** Deletes a pod for `taints`, the NoExecute taints that sent it away (not tolerated, or only for a while). */
   private async evict(pod: Pod, nodeName: string, taints: readonly Taint[]): Promise<void> {
-    // name the taints that sent it away: not tolerated, or only for a while
-    const staysFor = (t: Taint) => (pod.spec?.tolerations ?? []).some((tol) => tolerates(tol, t) && tol.tolerationSeconds === undefined);
-    const which = taints.filter((t) => !staysFor(t)).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:NoExecute`).join(', ');
+    const which = taints.map(formatTaint).join(', ');
     const message = `deleted: node ${nodeName} has the taint ${which}, which the pod does not tolerate (or tolerated only for its tolerationSeconds)`;
     this.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: nodeName }, 'evicting pod for a NoExecute taint');
     try {

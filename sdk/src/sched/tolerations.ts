@@ -17,3 +17,8 @@ export function tolerates(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'e
 export function toleratesAny(tolerations: readonly Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
   return (tolerations ?? []).some((t) => tolerates(t, taint));
 }
+
+/** A taint as kubectl writes it (and `kern taint` reads it): `key=value:Effect`, or `key:Effect` without a value. */
+export function formatTaint(t: Pick<Taint, 'key' | 'value' | 'effect'>): string {
+  return `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+}
