@@ -1,4 +1,4 @@
-import { KernObject, KindInfo, errors, parseCpuMillis, parseMemoryBytes } from '@kern/sdk';
+import { KernObject, KindInfo, TAINT_EFFECTS, Taint, errors, parseCpuMillis, parseMemoryBytes } from '@kern/sdk';
 
 /**
  * Checks a manifest before it reaches the store. Each failure is an Invalid
@@ -185,7 +185,7 @@ function checkTolerations(tolerations: unknown, p: string): void {
     if (operator !== 'Equal' && operator !== 'Exists') throw errors.invalid(`${at}.operator`, `must be Equal or Exists, got ${JSON.stringify(t.operator)}`);
     if (operator === 'Exists' && t.value) throw errors.invalid(`${at}.value`, 'must be empty when operator is Exists');
     if (!t.key && operator !== 'Exists') throw errors.invalid(`${at}.operator`, 'must be Exists when key is empty (a toleration of every taint)');
-    if (t.effect !== undefined && t.effect !== '' && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect as string)) {
+    if (t.effect !== undefined && t.effect !== '' && !TAINT_EFFECTS.includes(t.effect as Taint['effect'])) {
       throw errors.invalid(`${at}.effect`, `must be NoSchedule, PreferNoSchedule or NoExecute (or empty for all), got ${JSON.stringify(t.effect)}`);
     }
     if (t.tolerationSeconds !== undefined) {
@@ -379,7 +379,7 @@ const SPEC_CHECKS: Record<string, (obj: KernObject) => void> = {
       if (!Array.isArray(taints)) throw errors.invalid('spec.taints', 'must be a list');
       taints.forEach((t, i) => {
         if (!isPlainObject(t) || typeof t.key !== 'string') throw errors.invalid(`spec.taints[${i}].key`, 'is required');
-        if (!['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect as string)) throw errors.invalid(`spec.taints[${i}].effect`, 'must be NoSchedule, PreferNoSchedule or NoExecute');
+        if (!TAINT_EFFECTS.includes(t.effect as Taint['effect'])) throw errors.invalid(`spec.taints[${i}].effect`, 'must be NoSchedule, PreferNoSchedule or NoExecute');
       });
     }
   },

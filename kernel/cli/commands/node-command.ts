@@ -1,10 +1,8 @@
 import { Command } from 'commander';
-import { Node, Taint } from '@kern/sdk';
+import { Node, TAINT_EFFECTS, Taint } from '@kern/sdk';
 import { usageError } from '../cli-error';
 import { CliContext } from '../cli-context';
 import { updateWithRetry } from './object-update';
-
-const EFFECTS: readonly Taint['effect'][] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
 /** One taint argument: `key[=value]:Effect` adds, `key[=value][:Effect]-` removes (every effect when none is named). */
 export type TaintChange = { add: Taint } | { remove: { key: string; effect?: Taint['effect'] } };
@@ -20,7 +18,7 @@ export function parseTaintArg(arg: string): TaintChange {
   const value = eq >= 0 ? pair.slice(eq + 1) : undefined;
   const example = 'e.g. dedicated=gpu:NoSchedule to add, dedicated:NoSchedule- or dedicated- to remove';
   if (!key) throw usageError(`taint "${arg}" has no key (${example})`);
-  if (effect !== undefined && !EFFECTS.includes(effect as Taint['effect'])) {
+  if (effect !== undefined && !TAINT_EFFECTS.includes(effect as Taint['effect'])) {
     throw usageError(`taint "${arg}": the effect must be NoSchedule, PreferNoSchedule or NoExecute, got "${effect}"`);
   }
   if (removing) return { remove: { key, effect: effect as Taint['effect'] | undefined } };

@@ -22,3 +22,6 @@ export function toleratesAny(tolerations: readonly Toleration[] | undefined, tai
 export function formatTaint(t: Pick<Taint, 'key' | 'value' | 'effect'>): string {
   return `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
 }
+
+/** Every taint effect, in the order messages list them. */
+export const TAINT_EFFECTS: readonly Taint['effect'][] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
