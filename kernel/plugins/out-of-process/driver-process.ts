@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Logger } from '@kern/sdk';
+import { Logger, signalProcessGroup, stopProcessGroup } from '@kern/sdk';
 import { DriverLog } from './driver-log';
 
 /** What to run: program, arguments, working directory and environment. */
@@ -73,32 +73,13 @@ export class DriverProcess {
 
   /** Sends SIGKILL to the process group. */
   kill(): void {
-    this.signal('SIGKILL');
+    if (!this.exit) signalProcessGroup(this.child, 'SIGKILL');
   }
 
   /** SIGTERM, then SIGKILL once `graceMs` passed; resolves when the process is gone. */
   async stop(graceMs: number): Promise<ProcessExit> {
     if (this.exit) return this.exit;
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.kill(), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private signal(signal: NodeJS.Signals): void {
-    if (this.pid === undefined || this.exit) return;
-    try {
-      process.kill(-this.pid, signal);
-    } catch {
-      try {
-        this.child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
+    return stopProcessGroup(this.child, this.exited, graceMs);
   }
 }
 

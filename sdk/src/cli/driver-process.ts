@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { KernelError } from '../errors';
-import { driverProcessEnv, resolveDriverCommand } from '../oop/driver-launch';
+import { driverProcessEnv, resolveDriverCommand, stopProcessGroup } from '../oop/driver-launch';
 
 export interface DriverProcessOptions {
   /** Program and arguments, e.g. `['node', 'dist/main.js']`. */
@@ -68,15 +68,5 @@ export async function startDriverProcess(options: DriverProcessOptions): Promise
 
 async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      child.kill(signal); // the group is gone already
-    }
-  };
-  signalGroup('SIGTERM');
-  const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
+  await stopProcessGroup(child, exited, STOP_GRACE_MS);
 }

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 import { DRIVER_ENV } from './protocol';
 
@@ -34,4 +35,33 @@ export function driverProcessEnv(env: DriverEnvironment): NodeJS.ProcessEnv {
     [DRIVER_ENV.pluginConfig]: JSON.stringify(env.config),
     [DRIVER_ENV.pluginDataDir]: env.dataDir,
   };
+}
+
+/**
+ * Sends `signal` to the process group a driver was started in (it is
+ * spawned detached, so its own children go too), or to the process alone
+ * when the group is gone already.
+ */
+export function signalProcessGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** SIGTERM to the driver's process group, SIGKILL once `graceMs` passed; resolves with `exited`. */
+export async function stopProcessGroup<T>(child: ChildProcess, exited: Promise<T>, graceMs: number): Promise<T> {
+  signalProcessGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalProcessGroup(child, 'SIGKILL'), graceMs);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -15,7 +15,7 @@ export type { DriverEndpoint, DriverIdentity, DriverCapabilities } from './drive
 export { serveDriver } from './driver-server';
 export type { DriverServer, ServeDriverOptions } from './driver-server';
 export { connectKernel } from './kernel-connection';
-export { driverProcessEnv, resolveDriverCommand } from './driver-launch';
+export { driverProcessEnv, resolveDriverCommand, signalProcessGroup, stopProcessGroup } from './driver-launch';
 export type { DriverEnvironment } from './driver-launch';
 export type { KernelConnection } from './kernel-connection';
 export { RuntimeDriverProxy } from './runtime-driver-client';
