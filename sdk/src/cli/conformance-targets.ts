@@ -38,8 +38,6 @@ export function inProcessFactory(moduleExports: unknown, modulePath: string): ()
   return async () => create();
 }
 
-export type { OutOfProcessKind };
-
 export interface OutOfProcessOptions {
   kind: OutOfProcessKind;
   command: string[];

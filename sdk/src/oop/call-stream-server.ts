@@ -39,7 +39,7 @@ export class CallStreams {
 
     call.on('data', ({ id, method, argsJson }: Call) => {
       inFlight++;
-      if (noMoreCalls || this.draining) {
+      if (noMoreCalls) {
         reply(failure(id, errors.unavailable('the driver is stopping')));
         return;
       }

@@ -32,7 +32,7 @@ export interface ConnectedDriver<T = RuntimeDriver> {
  */
 export function driverProxy(identity: DriverIdentity, endpoint: DriverEndpoint, logger?: Logger): unknown {
   const methods = identity.capabilities.methods;
-  if (identity.kind === 'runtime') return new RuntimeDriverProxy(endpoint, identity.name, { methods, ...(logger ? { logger } : {}) });
+  if (identity.kind === 'runtime') return new RuntimeDriverProxy(endpoint, identity.name, { methods, logger });
   return createUnaryDriverProxy(identity.kind, identity.name, endpoint, methods);
 }
 
