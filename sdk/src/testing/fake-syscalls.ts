@@ -2,7 +2,7 @@ import { errors } from '../errors';
 import { CORE_KINDS, KindInfo } from '../resources/kinds';
 import { KernObject, ObjectKey, ObjectList, describeKey, keyOf } from '../resources/meta';
 import { LabelSelector, matchesLabels, parseLabelSelector } from '../selectors';
-import { cloneObject, prepareCreate, prepareDelete, prepareUpdate } from '../store/object-rules';
+import { cloneObject, prepareCreate, prepareDelete, prepareUpdate, storedForm } from '../store/object-rules';
 import { shareWatchObject } from '../store/watch-objects';
 import { StoreWatchEvent } from '../store/store-driver';
 import {
@@ -210,10 +210,10 @@ export class FakeSyscalls implements Syscalls {
   }
 
   private create(obj: KernObject): KernObject {
-    const stored = cloneObject(prepareCreate(obj, this.rev + 1));
+    const { data, object: stored } = storedForm(prepareCreate(obj, this.rev + 1));
     const key = storeKey(keyOf(stored));
     if (this.objects.has(key)) throw errors.alreadyExists(describeKey(keyOf(stored)));
-    this.commit('ADDED', stored);
+    this.commit('ADDED', stored, data);
     return stored;
   }
 
@@ -244,17 +244,17 @@ export class FakeSyscalls implements Syscalls {
   private update(args: SyscallArgs<'state.update'>): KernObject {
     const current = this.mustGet(keyOf(args.object));
     const outcome = prepareUpdate(current, args.object, this.rev + 1, { subresource: args.subresource });
-    const stored = cloneObject(outcome.object); // the outcome shares with the caller's object and the stored one
-    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored);
+    const { data, object: stored } = storedForm(outcome.object); // the outcome shares with the caller's object and the stored one
+    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored, data);
     return stored;
   }
 
   private delete(args: SyscallArgs<'state.delete'>): KernObject {
     const current = this.mustGet(args);
     const outcome = prepareDelete(current, this.rev + 1, { resourceVersion: args.resourceVersion });
-    const stored = cloneObject(outcome.object); // the outcome shares with the caller's object and the stored one
-    if (outcome.action === 'mark') this.commit('MODIFIED', stored);
-    if (outcome.action === 'delete') this.commit('DELETED', stored);
+    const { data, object: stored } = storedForm(outcome.object); // the outcome shares with the caller's object and the stored one
+    if (outcome.action === 'mark') this.commit('MODIFIED', stored, data);
+    if (outcome.action === 'delete') this.commit('DELETED', stored, data);
     return stored;
   }
 
@@ -279,12 +279,13 @@ export class FakeSyscalls implements Syscalls {
     return info;
   }
 
-  private commit(type: StoreWatchEvent['type'], obj: KernObject): void {
+  /** Keeps `obj` and fans out one shared read-only copy parsed from `data`, its JSON, as the real store does. */
+  private commit(type: StoreWatchEvent['type'], obj: KernObject, data: string): void {
     this.rev += 1;
     const key = storeKey(keyOf(obj));
     if (type === 'DELETED') this.objects.delete(key);
     else this.objects.set(key, obj);
-    const event: StoreWatchEvent = { type, object: shareWatchObject(cloneObject(obj)), revision: this.rev };
+    const event: StoreWatchEvent = { type, object: shareWatchObject(JSON.parse(data) as KernObject, data), revision: this.rev };
     this.history.push(event);
     for (const w of this.watches) w.offer(event);
   }
