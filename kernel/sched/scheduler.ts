@@ -312,7 +312,11 @@ export class Scheduler {
     return this.framework.filter(state, pod, info, this.handle);
   }
 
-  /** A copy of `info` with the pods nominated to it that `pod` must leave room for added; undefined when there are none. */
+  /**
+   * The pods nominated to `info`'s node that `pod` must leave room for, added
+   * to `into` when given (preemption's trial copy), else to a copy of `info`;
+   * undefined when there are none.
+   */
   private withNominated(pod: Pod, info: NodeInfo, into?: NodeInfoImpl): NodeInfoImpl | undefined {
     const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
     if (!waiting) return undefined;
