@@ -89,6 +89,23 @@ export class FrameworkRuntime {
     return Status.success();
   }
 
+  /**
+   * Counts `other` as placed on (`add`) or gone from (`remove`) `nodeInfo`
+   * in what the active plugins' preFilter computed, through their
+   * preFilterExtensions. `state` must be the caller's clone: extensions
+   * replace its values. The first failure is returned.
+   */
+  updateForPod(change: 'add' | 'remove', state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
+    const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();
+    for (const p of active) {
+      const ext = p.preFilterExtensions;
+      if (!ext) continue;
+      const s = guard(p.name, () => (change === 'add' ? ext.addPod(state, pod, other, nodeInfo, handle) : ext.removePod(state, pod, other, nodeInfo, handle)));
+      if (s.code !== 'Success' && s.code !== 'Skip') return s;
+    }
+    return Status.success();
+  }
+
   /** Filters in order; the first non-success is the node's verdict. */
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
     const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();

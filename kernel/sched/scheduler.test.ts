@@ -155,6 +155,30 @@ describe('Scheduler', () => {
     expect((await getPod('sneaky')).spec?.nodeName).toBeUndefined();
   });
 
+  it('preempts a lower-priority pod whose anti-affinity (or its own) is what keeps a high-priority pod out', async () => {
+    const antiTo = (group: string) => ({
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: 'kubernetes.io/hostname' }] } },
+    });
+    await create(node('only', '8', '16Gi'));
+    await scheduler.start();
+    // Room enough for all; only anti-affinity is in the way. "shy" keeps
+    // group=vip away from itself; "vip-2" keeps away from group=low.
+    await create(pod('shy', { cpu: '1', priority: 1, spec: antiTo('vip') }));
+    await create(pod('low', { cpu: '1', priority: 1, labels: { group: 'low' } }));
+    await create(pod('bystander', { cpu: '1', priority: 1 }));
+    await until('low pods bound', async () => (await getPod('shy')).spec?.nodeName && (await getPod('low')).spec?.nodeName && (await getPod('bystander')).spec?.nodeName);
+
+    await create(pod('vip-1', { cpu: '1', priority: 1000, labels: { group: 'vip' } }));
+    expect(await until('vip-1 bound', async () => (await getPod('vip-1')).spec?.nodeName, 30_000)).toBe('only');
+    await expect(getPod('shy')).rejects.toMatchObject({ kind: 'NotFound' });
+
+    await create(pod('vip-2', { cpu: '1', priority: 1000, spec: antiTo('low') }));
+    expect(await until('vip-2 bound', async () => (await getPod('vip-2')).spec?.nodeName, 30_000)).toBe('only');
+    await expect(getPod('low')).rejects.toMatchObject({ kind: 'NotFound' });
+    // the minimum set: a pod in nobody's way stays
+    expect((await getPod('bystander')).spec?.nodeName).toBe('only');
+  });
+
   it('two preemptors of the same priority each make their own room (neither waits on the other\'s nomination)', async () => {
     await create(node('only', '2', '4Gi'));
     await scheduler.start();

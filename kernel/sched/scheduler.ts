@@ -299,34 +299,36 @@ export class Scheduler {
   /**
    * Filters a node as if the pods nominated to it with at least this pod's
    * priority were already there (the room their preemption made is theirs),
-   * and as it is; both must pass, as in kube-scheduler. Plugins that read
-   * what their preFilter computed over all pods (inter-pod affinity) see the
-   * node as it is only.
+   * and as it is; both must pass, as in kube-scheduler.
    */
   private filterNode(state: CycleState, pod: Pod, info: NodeInfo): Status {
-    const withThem = this.withNominated(pod, info);
+    const withThem = this.withNominated(state, pod, info);
     if (withThem) {
-      const s = this.framework.filter(state, pod, withThem, this.handle);
+      if (withThem.status.code !== 'Success') return withThem.status;
+      const s = this.framework.filter(withThem.state, pod, withThem.info, this.handle);
       if (s.code !== 'Success') return s;
     }
     return this.framework.filter(state, pod, info, this.handle);
   }
 
   /**
-   * The pods nominated to `info`'s node that `pod` must leave room for, added
-   * to `into` when given (preemption's trial copy), else to a copy of `info`;
-   * undefined when there are none.
+   * The pods nominated to `info`'s node that `pod` must leave room for,
+   * counted both on the node and in what preFilter computed: added to `into`
+   * and `intoState` when given (preemption's trial copies), else to copies
+   * of `info` and `state`. Undefined when there are none.
    */
-  private withNominated(pod: Pod, info: NodeInfo, into?: NodeInfoImpl): NodeInfoImpl | undefined {
+  private withNominated(state: CycleState, pod: Pod, info: NodeInfo, into?: { info: NodeInfoImpl; state: CycleState }): { info: NodeInfoImpl; state: CycleState; status: Status } | undefined {
     const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
     if (!waiting) return undefined;
     const key = controllerKey(pod);
     const priority = this.podPriority(pod);
-    let withThem: NodeInfoImpl | undefined;
+    let withThem: { info: NodeInfoImpl; state: CycleState; status: Status } | undefined;
     for (const [k, other] of waiting) {
       if (k === key || this.podPriority(other) < priority) continue;
-      withThem ??= into ?? (info as NodeInfoImpl).clone();
-      withThem.addPod(other);
+      withThem ??= { ...(into ?? { info: (info as NodeInfoImpl).clone(), state: state.clone() }), status: Status.success() };
+      withThem.info.addPod(other);
+      const s = this.framework.updateForPod('add', withThem.state, pod, other, withThem.info, this.handle);
+      if (s.code !== 'Success' && withThem.status.code === 'Success') withThem.status = s;
     }
     return withThem;
   }
@@ -385,17 +387,26 @@ export class Scheduler {
       if (!info) continue;
       const lower = [...info.pods.values()].filter((p) => this.podPriority(p) < priority && !p.metadata.deletionTimestamp);
       if (lower.length === 0) continue;
+      // What-if copies: the node, and what preFilter computed over the
+      // cluster, both without every lower-priority pod of the node.
       const trial: NodeInfoImpl = info.clone();
-      for (const v of lower) trial.removePod(v);
-      // the room other preemptors of at least this priority wait for is not to be had
-      this.withNominated(pod, info, trial);
       const s = state.clone();
       if (this.framework.preFilter(s, pod, this.handle).code !== 'Success') return undefined;
+      const update = (change: 'add' | 'remove', v: Pod) => {
+        if (change === 'add') trial.addPod(v);
+        else trial.removePod(v);
+        return this.framework.updateForPod(change, s, pod, v, trial, this.handle).code === 'Success';
+      };
+      if (!lower.every((v) => update('remove', v))) continue;
+      // the room other preemptors of at least this priority wait for is not to be had
+      const nominated = this.withNominated(s, pod, info, { info: trial, state: s });
+      if (nominated && nominated.status.code !== 'Success') continue;
       if (this.framework.filter(s, pod, trial, this.handle).code !== 'Success') continue;
+      // Give back as many as still let the pod fit, highest priority first.
       const victims: Pod[] = [];
       for (const v of lower.sort((a, b) => this.podPriority(b) - this.podPriority(a))) {
-        trial.addPod(v);
-        if (this.framework.filter(s, pod, trial, this.handle).code !== 'Success') { trial.removePod(v); victims.push(v); }
+        const fits = update('add', v) && this.framework.filter(s, pod, trial, this.handle).code === 'Success';
+        if (!fits) { update('remove', v); victims.push(v); }
       }
       if (victims.length === 0) continue; // it fits without evicting anyone: nothing to preempt here
       const top = Math.max(...victims.map((v) => this.podPriority(v)));

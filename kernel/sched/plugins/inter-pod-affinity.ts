@@ -1,5 +1,5 @@
 import {
-  CycleState, FilterPlugin, LabelSelector, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
+  CycleState, FilterPlugin, LabelSelector, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, PreFilterExtensions, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
 
 const STATE = 'InterPodAffinity/prefilter';
@@ -76,6 +76,47 @@ function visitRelevantPods(
   }
 }
 
+/** No pod anywhere matches the affinity terms, but the pod matches its own: the first of a group may go anywhere. */
+function selfAffinityAllowed(s: PreFilterState, pod: Pod): boolean {
+  return s.affinityTerms.length > 0 && s.affinity.every((m) => m.size === 0) && s.affinityTerms.every((t) => termMatches(t, pod.metadata.namespace, pod));
+}
+
+/** Adds `n` to a domain's count; a count that reaches 0 is dropped (filters test for presence). */
+function bump(m: Map<string, number>, k: string, n: number): void {
+  const next = (m.get(k) ?? 0) + n;
+  if (next > 0) m.set(k, next);
+  else m.delete(k);
+}
+
+/**
+ * The preFilter state with `other` counted (`sign` 1) or not (-1) on
+ * `nodeInfo`'s node: its required anti-affinity terms that select the pod,
+ * and the pod's terms that select it. Copies what it changes: cycle state
+ * values are shared with the copies preemption makes.
+ */
+function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
+  const s = state.read<PreFilterState>(STATE);
+  if (!s) return Status.success();
+  const labels = nodeInfo.node.metadata.labels ?? {};
+  const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
+  for (const term of other.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+    const v = labels[term.topologyKey];
+    if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) bump(next.existingAnti, pair(term.topologyKey, v), sign);
+  }
+  const ns = pod.metadata.namespace;
+  s.affinityTerms.forEach((term, i) => {
+    const v = labels[term.topologyKey];
+    if (v !== undefined && termMatches(term, ns, other)) bump(next.affinity[i], pair(term.topologyKey, v), sign);
+  });
+  s.antiTerms.forEach((term, i) => {
+    const v = labels[term.topologyKey];
+    if (v !== undefined && termMatches(term, ns, other)) bump(next.anti[i], pair(term.topologyKey, v), sign);
+  });
+  next.selfAffinityAllowed = selfAffinityAllowed(next, pod);
+  state.write(STATE, next);
+  return Status.success();
+}
+
 /**
  * Required and preferred pod affinity and anti-affinity over any topology
  * key, including the symmetric rule that existing pods' required
@@ -114,10 +155,16 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     const terms = [...affinityTerms, ...antiTerms];
     visitRelevantPods(nodes, pod, terms, nodes.podsWithRequiredAntiAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();
-    s.selfAffinityAllowed = affinityTerms.length > 0 && s.affinity.every((m) => m.size === 0) && affinityTerms.every((t) => termMatches(t, ns, pod));
+    s.selfAffinityAllowed = selfAffinityAllowed(s, pod);
     state.write(STATE, s);
     return Status.success();
   }
+
+  /** Preemption's trial evictions and nominated pods change which domains hold matching pods. */
+  readonly preFilterExtensions: PreFilterExtensions = {
+    addPod: (state, pod, other, nodeInfo) => updateWithPod(state, pod, other, nodeInfo, 1),
+    removePod: (state, pod, other, nodeInfo) => updateWithPod(state, pod, other, nodeInfo, -1),
+  };
 
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<PreFilterState>(STATE);

@@ -114,6 +114,71 @@ describe('filter plugins', () => {
   });
 });
 
+describe('preFilter extensions (what-if pods for preemption and nominations)', () => {
+  const antiTo = (app: string): Partial<Pod['spec']> => ({
+    affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' }] } },
+  });
+  const spread = (app: string): Partial<Pod['spec']> => ({
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app } } }],
+  });
+
+  /** preFilter over the cluster, then `change` of `other` on node `on` in a clone; the filter code on that node before and after, and on the original state after. */
+  function whatIf(plugin: SchedulingPlugin, p: Pod, nodes: Node[], placed: [string, Pod][], change: 'add' | 'remove', other: Pod, on: string) {
+    const { infos, handle } = cluster(nodes, placed);
+    const info = infos.find((i) => i.name === on)!;
+    const state = new MapCycleState();
+    plugin.preFilter!(state, p, handle);
+    const before = plugin.filter!(state, p, info, handle).code;
+    const trial = state.clone();
+    const ext = plugin.preFilterExtensions!;
+    expect((change === 'add' ? ext.addPod : ext.removePod)(trial, p, other, info, handle).code).toBe('Success');
+    return { before, after: plugin.filter!(trial, p, info, handle).code, original: plugin.filter!(state, p, info, handle).code };
+  }
+
+  it('InterPodAffinity: removing the pod its anti-affinity selects lets the pod in; the cycle state is left as it was', () => {
+    const db = pod('db', {}, { app: 'db' });
+    expect(whatIf(new InterPodAffinity(), pod('p', antiTo('db')), [node('a')], [['a', db]], 'remove', db, 'a'))
+      .toEqual({ before: 'Unschedulable', after: 'Success', original: 'Unschedulable' });
+  });
+
+  it('InterPodAffinity: removing an existing pod whose anti-affinity selects the pod lets it in (symmetry)', () => {
+    const lonely = pod('lonely', antiTo('web'));
+    expect(whatIf(new InterPodAffinity(), pod('p', {}, { app: 'web' }), [node('a')], [['a', lonely]], 'remove', lonely, 'a'))
+      .toEqual({ before: 'Unschedulable', after: 'Success', original: 'Unschedulable' });
+  });
+
+  it('InterPodAffinity: adding a nominated pod with anti-affinity to the pod keeps it out', () => {
+    // (as in kube-scheduler, only a plugin whose preFilter did not skip is asked: here the pod has terms of its own)
+    expect(whatIf(new InterPodAffinity(), pod('p', antiTo('db'), { app: 'web' }), [node('a')], [], 'add', pod('nominee', antiTo('web')), 'a'))
+      .toEqual({ before: 'Success', after: 'Unschedulable', original: 'Success' });
+  });
+
+  it('InterPodAffinity: required affinity is met by a pod added to the node, and lost when the only match is removed', () => {
+    const affinity: Partial<Pod['spec']> = {
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'zone' }] } },
+    };
+    const nodes = [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })];
+    const cache = pod('cache', {}, { app: 'cache' });
+    expect(whatIf(new InterPodAffinity(), pod('p', affinity), nodes, [['a', cache]], 'add', pod('cache-2', {}, { app: 'cache' }), 'b'))
+      .toMatchObject({ before: 'UnschedulableAndUnresolvable', after: 'Success' });
+    // with its only match gone, no pod matches the term anywhere: the pod does not match its own term, so it fits nowhere
+    expect(whatIf(new InterPodAffinity(), pod('p', affinity), nodes, [['a', cache]], 'remove', cache, 'a'))
+      .toMatchObject({ before: 'Success', after: 'UnschedulableAndUnresolvable' });
+  });
+
+  it('PodTopologySpread: counts a removed or added matching pod in its zone', () => {
+    const nodes = [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })];
+    const w1 = pod('w1', {}, { app: 'w' });
+    expect(whatIf(new PodTopologySpread(), pod('p', spread('w'), { app: 'w' }), nodes, [['a', w1]], 'remove', w1, 'a'))
+      .toEqual({ before: 'Unschedulable', after: 'Success', original: 'Unschedulable' });
+    expect(whatIf(new PodTopologySpread(), pod('p', spread('w'), { app: 'w' }), nodes, [], 'add', pod('w2', {}, { app: 'w' }), 'a'))
+      .toEqual({ before: 'Success', after: 'Unschedulable', original: 'Success' });
+    // a pod of another namespace does not count
+    const other = { ...pod('w3', {}, { app: 'w' }), metadata: { name: 'w3', namespace: 'other', labels: { app: 'w' } } };
+    expect(whatIf(new PodTopologySpread(), pod('p', spread('w'), { app: 'w' }), nodes, [], 'add', other, 'a').after).toBe('Success');
+  });
+});
+
 describe('score plugins', () => {
   it.each<[string, SchedulingPlugin, Pod, Node[], [string, Pod][], (s: Record<string, number>) => void]>([
     ['LeastAllocated prefers the emptier node', new NodeResourcesLeastAllocated(), pod('p', {}, undefined, '1', '1Gi'), [node('a'), node('b')], [['a', pod('x', {}, undefined, '2', '4Gi')]],

@@ -1,5 +1,5 @@
 import {
-  CycleState, FilterPlugin, NodeInfo, Pod, ScorePlugin, SchedReasons, SchedulerHandle, Status, TopologySpreadConstraint, matchesLabels, selectorFromSpec,
+  CycleState, FilterPlugin, LabelSelector, NodeInfo, Pod, PreFilterExtensions, ScorePlugin, SchedReasons, SchedulerHandle, Status, TopologySpreadConstraint, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
 import { matchesNodeSelectorAndAffinity } from './node-affinity';
 import { reverseNormalize } from './taint-toleration';
@@ -9,6 +9,7 @@ const SCORE_STATE = 'PodTopologySpread/prescore';
 
 interface Counts {
   constraints: TopologySpreadConstraint[];
+  selectors: LabelSelector[];
   /** Per constraint: matching pods per topology value (every eligible domain present, possibly 0). */
   counts: Map<string, number>[];
   /** Whether the incoming pod itself matches each constraint's selector. */
@@ -33,7 +34,27 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
       counts[i].set(v, n);
     });
   }
-  return { constraints, counts, self: selectors.map((s) => matchesLabels(s, pod.metadata.labels)) };
+  return { constraints, selectors, counts, self: selectors.map((s) => matchesLabels(s, pod.metadata.labels)) };
+}
+
+/**
+ * The hard-constraint counts with `other` counted (`sign` 1) or not (-1) on
+ * `nodeInfo`'s node, when it is in the pod's namespace and the node is one
+ * the pod could go to. Copies what it changes (cycle state values are shared).
+ */
+function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
+  const s = state.read<Counts>(STATE);
+  if (!s) return Status.success();
+  if ((other.metadata.namespace ?? 'default') !== (pod.metadata.namespace ?? 'default')) return Status.success();
+  if (!matchesNodeSelectorAndAffinity(pod, nodeInfo.node)) return Status.success();
+  const labels = nodeInfo.node.metadata.labels ?? {};
+  const counts = s.counts.map((m, i) => {
+    const v = labels[s.constraints[i].topologyKey];
+    if (v === undefined || !matchesLabels(s.selectors[i], other.metadata.labels)) return m;
+    return new Map(m).set(v, Math.max(0, (m.get(v) ?? 0) + sign));
+  });
+  state.write(STATE, { ...s, counts });
+  return Status.success();
 }
 
 /**
@@ -50,6 +71,12 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
     state.write(STATE, countMatching(pod, hard, handle));
     return Status.success();
   }
+
+  /** Preemption's trial evictions and nominated pods change the counts per domain. */
+  readonly preFilterExtensions: PreFilterExtensions = {
+    addPod: (state, pod, other, nodeInfo) => updateWithPod(state, pod, other, nodeInfo, 1),
+    removePod: (state, pod, other, nodeInfo) => updateWithPod(state, pod, other, nodeInfo, -1),
+  };
 
   filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<Counts>(STATE);

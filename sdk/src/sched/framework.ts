@@ -145,6 +145,22 @@ export interface SchedulerPlugin {
  */
 export interface PreFilterPlugin extends SchedulerPlugin {
   preFilter(state: CycleState, pod: Pod, handle: SchedulerHandle): Status;
+  /** For a preFilter that counts other pods: keeps those counts right on what-if nodes (see {@link PreFilterExtensions}). */
+  preFilterExtensions?: PreFilterExtensions;
+}
+
+/**
+ * What a plugin whose preFilter counts other pods (inter-pod affinity,
+ * topology spread) implements so its Filter stays right when the framework
+ * tries a node with pods other than the cluster has: preemption takes
+ * lower-priority pods off a node and puts some back, and pods nominated to
+ * a node count as if they were there. `nodeInfo` is the node the pod is
+ * added to or removed from. The state is the caller's copy of the cycle's,
+ * but its values are shared: replace a value, never change it in place.
+ */
+export interface PreFilterExtensions {
+  addPod(state: CycleState, podToSchedule: Pod, podToAdd: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status;
+  removePod(state: CycleState, podToSchedule: Pod, podToRemove: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status;
 }
 
 /**
@@ -211,7 +227,7 @@ export interface BindPlugin extends SchedulerPlugin {
 
 /** One plugin may implement several extension points; `weight` applies to Score (default 1). */
 export type SchedulingPlugin = SchedulerPlugin & Partial<
-  Pick<PreFilterPlugin, 'preFilter'> & Pick<FilterPlugin, 'filter'> & Pick<PostFilterPlugin, 'postFilter'>
+  Pick<PreFilterPlugin, 'preFilter' | 'preFilterExtensions'> & Pick<FilterPlugin, 'filter'> & Pick<PostFilterPlugin, 'postFilter'>
   & Pick<ScorePlugin, 'preScore' | 'score' | 'normalize'> & Pick<ReservePlugin, 'reserve' | 'unreserve'> & Pick<BindPlugin, 'bind'>
 > & { weight?: number };
 
