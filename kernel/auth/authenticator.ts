@@ -21,7 +21,8 @@ export function writePrivateFile(file: string, content: string): void {
  * data dir, so it survives restarts.
  */
 export class Authenticator {
-  private readonly tokens = new Map<string, Principal>();
+  /** Each token with its bytes, made once: every request compares against them. */
+  private readonly tokens = new Map<string, { bytes: Buffer; principal: Principal }>();
   readonly adminToken: string;
 
   constructor(dataDir: string) {
@@ -32,12 +33,12 @@ export class Authenticator {
       this.adminToken = randomBytes(32).toString('base64url');
       writePrivateFile(file, this.adminToken + '\n');
     }
-    this.tokens.set(this.adminToken, { name: 'user:admin' });
+    this.tokens.set(this.adminToken, { bytes: Buffer.from(this.adminToken), principal: { name: 'user:admin' } });
   }
 
   /** Adds a token (e.g. for a node agent); returns it. */
   issue(principal: Principal, token = randomBytes(32).toString('base64url')): string {
-    this.tokens.set(token, principal);
+    this.tokens.set(token, { bytes: Buffer.from(token), principal });
     return token;
   }
 
@@ -46,9 +47,8 @@ export class Authenticator {
     const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!m) throw errors.unauthenticated('missing bearer token: send "Authorization: Bearer <token>" (kern writes it to ~/.kern/config.json)');
     const given = Buffer.from(m[1]);
-    for (const [token, principal] of this.tokens) {
-      const want = Buffer.from(token);
-      if (want.length === given.length && timingSafeEqual(want, given)) return principal;
+    for (const { bytes, principal } of this.tokens.values()) {
+      if (bytes.length === given.length && timingSafeEqual(bytes, given)) return principal;
     }
     throw errors.unauthenticated('invalid bearer token');
   }

@@ -67,15 +67,23 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
     }
   });
 
-  const open = new Router();
-  open.get('/healthz', (c) => {
-    const ok = api.ready();
-    c.status = ok ? 200 : 503;
-    c.type = 'text/plain';
-    c.body = ok ? 'ok' : 'not ready';
+  // The two public paths, matched here rather than by a router, which every
+  // request (the resource API included) would pass through first.
+  app.use((c, next) => {
+    if (c.method !== 'GET' && c.method !== 'HEAD') return next();
+    if (c.path === '/healthz') {
+      const ok = api.ready();
+      c.status = ok ? 200 : 503;
+      c.type = 'text/plain';
+      c.body = ok ? 'ok' : 'not ready';
+      return undefined;
+    }
+    if (c.path === '/version') {
+      c.body = versionInfo(api);
+      return undefined;
+    }
+    return next();
   });
-  open.get('/version', (c) => { c.body = versionInfo(api); });
-  app.use(open.routes());
 
   app.use(async (c, next) => {
     const principal = api.auth.authenticate(c.get('Authorization') || undefined);
