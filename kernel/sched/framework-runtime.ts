@@ -12,6 +12,8 @@ export class MapCycleState implements CycleState {
 
 /** The filter plugins preFilter left in (not skipped), in order. */
 const ACTIVE_FILTERS = '__framework/activeFilters';
+/** The plugins whose preFilter ran (not skipped) and that have preFilterExtensions. */
+const ACTIVE_EXTENSIONS = '__framework/activeExtensions';
 
 /** Per node, each score plugin's weighted share: what `sched.explain` shows. */
 export type ScoreDetail = { total: number; byPlugin: Record<string, number> };
@@ -86,17 +88,18 @@ export class FrameworkRuntime {
     }
     // Resolved once here: filter() runs for every node of the attempt.
     state.write(ACTIVE_FILTERS, this.plugins.all().filter((p) => p.filter && !skipped.has(p.name)));
+    state.write(ACTIVE_EXTENSIONS, this.plugins.all().filter((p) => p.preFilter && p.preFilterExtensions && !skipped.has(p.name)));
     return Status.success();
   }
 
   /**
    * Counts `other` as placed on (`add`) or gone from (`remove`) `nodeInfo`
-   * in what the active plugins' preFilter computed, through their
+   * in what the preFilters that did not skip computed, through their
    * preFilterExtensions. `state` must be the caller's clone: extensions
    * replace its values. The first failure is returned.
    */
   updateForPod(change: 'add' | 'remove', state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
-    const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();
+    const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_EXTENSIONS) ?? this.plugins.all();
     for (const p of active) {
       const ext = p.preFilterExtensions;
       if (!ext) continue;

@@ -179,6 +179,27 @@ describe('Scheduler', () => {
     expect((await getPod('bystander')).spec?.nodeName).toBe('only');
   });
 
+  it('does not preempt for a pod whose affinity only a nominated, not yet bound pod would satisfy', async () => {
+    // a long back-off, so "cache" stays nominated (not bound) while "needs-cache" is tried
+    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
+    await create(node('only', '2', '4Gi'));
+    await scheduler.start();
+    await fillWithLowPriorityPods();
+    await create(pod('cache', { cpu: '1', priority: 1000, labels: { app: 'cache' } }));
+    await until('cache nominated', async () => (await getPod('cache')).status?.nominatedNodeName === 'only');
+    await create(pod('needs-cache', {
+      cpu: '1', priority: 500,
+      spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'kubernetes.io/hostname' }] } } },
+    }));
+    const waiting = await until('needs-cache found unschedulable', async () => {
+      const p = await getPod('needs-cache');
+      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') && p;
+    });
+    expect(waiting.status?.nominatedNodeName).toBeUndefined();
+    // low-2 was not evicted for it (cache is not running yet, so the affinity is not met)
+    expect((await getPod('low-2')).metadata.deletionTimestamp).toBeUndefined();
+  });
+
   it('two preemptors of the same priority each make their own room (neither waits on the other\'s nomination)', async () => {
     await create(node('only', '2', '4Gi'));
     await scheduler.start();

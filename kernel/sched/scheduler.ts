@@ -312,12 +312,11 @@ export class Scheduler {
   }
 
   /**
-   * The pods nominated to `info`'s node that `pod` must leave room for,
-   * counted both on the node and in what preFilter computed: added to `into`
-   * and `intoState` when given (preemption's trial copies), else to copies
-   * of `info` and `state`. Undefined when there are none.
+   * Copies of `info` and `state` with the pods nominated to the node that
+   * `pod` must leave room for, counted both on the node and in what
+   * preFilter computed. Undefined when there are none.
    */
-  private withNominated(state: CycleState, pod: Pod, info: NodeInfo, into?: { info: NodeInfoImpl; state: CycleState }): { info: NodeInfoImpl; state: CycleState; status: Status } | undefined {
+  private withNominated(state: CycleState, pod: Pod, info: NodeInfo): { info: NodeInfoImpl; state: CycleState; status: Status } | undefined {
     const waiting = this.nominations.size > 0 ? this.nominations.get(info.node.metadata.name) : undefined;
     if (!waiting) return undefined;
     const key = controllerKey(pod);
@@ -325,7 +324,7 @@ export class Scheduler {
     let withThem: { info: NodeInfoImpl; state: CycleState; status: Status } | undefined;
     for (const [k, other] of waiting) {
       if (k === key || this.podPriority(other) < priority) continue;
-      withThem ??= { ...(into ?? { info: (info as NodeInfoImpl).clone(), state: state.clone() }), status: Status.success() };
+      withThem ??= { info: (info as NodeInfoImpl).clone(), state: state.clone(), status: Status.success() };
       withThem.info.addPod(other);
       const s = this.framework.updateForPod('add', withThem.state, pod, other, withThem.info, this.handle);
       if (s.code !== 'Success' && withThem.status.code === 'Success') withThem.status = s;
@@ -398,14 +397,14 @@ export class Scheduler {
         return this.framework.updateForPod(change, s, pod, v, trial, this.handle).code === 'Success';
       };
       if (!lower.every((v) => update('remove', v))) continue;
-      // the room other preemptors of at least this priority wait for is not to be had
-      const nominated = this.withNominated(s, pod, info, { info: trial, state: s });
-      if (nominated && nominated.status.code !== 'Success') continue;
-      if (this.framework.filter(s, pod, trial, this.handle).code !== 'Success') continue;
+      // As in scheduling itself, it must fit both with the pods nominated
+      // there (their room is not to be had) and without them (they may
+      // never come, so they cannot be what satisfies its affinity).
+      if (this.filterNode(s, pod, trial).code !== 'Success') continue;
       // Give back as many as still let the pod fit, highest priority first.
       const victims: Pod[] = [];
       for (const v of lower.sort((a, b) => this.podPriority(b) - this.podPriority(a))) {
-        const fits = update('add', v) && this.framework.filter(s, pod, trial, this.handle).code === 'Success';
+        const fits = update('add', v) && this.filterNode(s, pod, trial).code === 'Success';
         if (!fits) { update('remove', v); victims.push(v); }
       }
       if (victims.length === 0) continue; // it fits without evicting anyone: nothing to preempt here

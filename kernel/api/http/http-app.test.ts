@@ -51,6 +51,12 @@ describe('HTTP API', () => {
       expect((await client.get('/healthz', { token: null })).status).toBe(503);
     });
 
+    it('matches /healthz and /version in any case and with a trailing slash, without a token, and nothing longer', async () => {
+      for (const path of ['/healthz/', '/HEALTHZ', '/Version/']) expect((await client.get(path, { token: null })).status).toBe(200);
+      expect((await client.get('/healthzz', { token: null })).status).toBe(401);
+      expect((await client.get('/healthz//', { token: null })).status).toBe(401);
+    });
+
     it('answers /version in the Kubernetes version-info shape', async () => {
       const res = await client.get('/version', { token: null });
       expect(res.status).toBe(200);

@@ -68,17 +68,19 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   });
 
   // The two public paths, matched here rather than by a router, which every
-  // request (the resource API included) would pass through first.
+  // request (the resource API included) would pass through first. Matched as
+  // the router did: any case, one trailing slash allowed.
   app.use((c, next) => {
     if (c.method !== 'GET' && c.method !== 'HEAD') return next();
-    if (c.path === '/healthz') {
+    const path = publicPath(c.path);
+    if (path === '/healthz') {
       const ok = api.ready();
       c.status = ok ? 200 : 503;
       c.type = 'text/plain';
       c.body = ok ? 'ok' : 'not ready';
       return undefined;
     }
-    if (c.path === '/version') {
+    if (path === '/version') {
       c.body = versionInfo(api);
       return undefined;
     }
@@ -175,6 +177,13 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   app.use(router.routes());
   app.use((c) => { throw routeNotFound(c.path); });
   return app;
+}
+
+/** `/healthz` or `/version` for any spelling of them (case, a trailing slash); other paths as they are. */
+function publicPath(path: string): string {
+  if (path.length !== 8 && path.length !== 9) return path;
+  const p = path.toLowerCase();
+  return p.length === 9 && p.endsWith('/') ? p.slice(0, 8) : p;
 }
 
 /** `/version` in Kubernetes' version-info shape, plus Kern's ABI. */

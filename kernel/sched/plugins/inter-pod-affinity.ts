@@ -98,20 +98,24 @@ function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeIn
   const s = state.read<PreFilterState>(STATE);
   if (!s) return Status.success();
   const labels = nodeInfo.node.metadata.labels ?? {};
-  const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
+  // The domains to change first, so a pod that matches nothing copies nothing.
+  const changes: { map: (st: PreFilterState) => Map<string, number>; key: string }[] = [];
   for (const term of other.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
     const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) bump(next.existingAnti, pair(term.topologyKey, v), sign);
+    if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) changes.push({ map: (st) => st.existingAnti, key: pair(term.topologyKey, v) });
   }
   const ns = pod.metadata.namespace;
   s.affinityTerms.forEach((term, i) => {
     const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, ns, other)) bump(next.affinity[i], pair(term.topologyKey, v), sign);
+    if (v !== undefined && termMatches(term, ns, other)) changes.push({ map: (st) => st.affinity[i], key: pair(term.topologyKey, v) });
   });
   s.antiTerms.forEach((term, i) => {
     const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, ns, other)) bump(next.anti[i], pair(term.topologyKey, v), sign);
+    if (v !== undefined && termMatches(term, ns, other)) changes.push({ map: (st) => st.anti[i], key: pair(term.topologyKey, v) });
   });
+  if (changes.length === 0) return Status.success();
+  const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
+  for (const c of changes) bump(c.map(next), c.key, sign);
   next.selfAffinityAllowed = selfAffinityAllowed(next, pod);
   state.write(STATE, next);
   return Status.success();
