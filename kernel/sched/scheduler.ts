@@ -389,8 +389,9 @@ export class Scheduler {
       // What-if copies: the node, and what preFilter computed over the
       // cluster, both without every lower-priority pod of the node.
       const trial: NodeInfoImpl = info.clone();
+      // The attempt's preFilter results, cloned: the extensions replace what
+      // they change, so one preFilter serves every candidate node.
       const s = state.clone();
-      if (this.framework.preFilter(s, pod, this.handle).code !== 'Success') return undefined;
       const update = (change: 'add' | 'remove', v: Pod) => {
         if (change === 'add') trial.addPod(v);
         else trial.removePod(v);
