@@ -6,6 +6,10 @@ export function hasPodAffinity(pod: Pod): boolean {
   return !!(a?.podAffinity || a?.podAntiAffinity);
 }
 
+function isReady(node: Node): boolean {
+  return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+}
+
 export function allocatableOf(node: Node): ResourceAmounts {
   const a = node.status?.allocatable ?? {};
   const num = (v: string | undefined, parse: (x: string) => number) => {
@@ -28,11 +32,15 @@ export class NodeInfoImpl implements MutableNodeInfo {
   readonly podsWithAffinity = new Map<string, Pod>();
   readonly requested: ResourceAmounts = { cpu: 0, memory: 0, pods: 0 };
   allocatable: ResourceAmounts;
+  ready: boolean;
+  unschedulable: boolean;
   private readonly requests = new Map<string, ResourceAmounts>();
 
   /** `exists` is false while pods name a node the cache has not seen (yet). */
   constructor(public node: Node, public exists = true) {
     this.allocatable = allocatableOf(node);
+    this.ready = isReady(node);
+    this.unschedulable = !!node.spec?.unschedulable;
   }
 
   get name(): string {
@@ -43,6 +51,8 @@ export class NodeInfoImpl implements MutableNodeInfo {
     this.node = node;
     this.exists = true;
     this.allocatable = allocatableOf(node);
+    this.ready = isReady(node);
+    this.unschedulable = !!node.spec?.unschedulable;
   }
 
   addPod(pod: Pod, req: ResourceAmounts = podRequests(pod)): void {

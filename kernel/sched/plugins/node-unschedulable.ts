@@ -9,10 +9,8 @@ export class NodeUnschedulable implements FilterPlugin {
   readonly name = 'NodeUnschedulable';
 
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
-    const node = nodeInfo.node;
-    const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-    if (ready !== 'True') return Status.unresolvable(SchedReasons.NodeNotReady);
-    if (node.spec?.unschedulable) {
+    if (!nodeInfo.ready) return Status.unresolvable(SchedReasons.NodeNotReady);
+    if (nodeInfo.unschedulable) {
       const taint = { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' as const };
       if (!toleratesAny(pod.spec?.tolerations, taint)) return Status.unresolvable(SchedReasons.NodeUnschedulable);
     }

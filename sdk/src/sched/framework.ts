@@ -58,6 +58,13 @@ export interface ResourceAmounts {
  */
 export interface NodeInfo {
   readonly node: Node;
+  /**
+   * The node's Ready condition is True, and `spec.unschedulable` (cordoned):
+   * read once per node update, so filters need not walk the node object for
+   * every pod (at thousands of nodes those reads are cache misses).
+   */
+  readonly ready: boolean;
+  readonly unschedulable: boolean;
   /** Pods assigned to this node, by `namespace/name`. */
   readonly pods: ReadonlyMap<string, Pod>;
   /** Sum of the requests of {@link NodeInfo.pods}. */
