@@ -46,6 +46,23 @@ describe('Scheduler', () => {
     await until('low pods bound', async () => (await getPod('low-1')).spec?.nodeName && (await getPod('low-2')).spec?.nodeName);
   };
 
+  /**
+   * Node "only" full of low-priority pods, under a scheduler with a long
+   * back-off, so a preemptor stays nominated (not bound) for seconds.
+   */
+  const startFullWithSlowBackoff = async () => {
+    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
+    await create(node('only', '2', '4Gi'));
+    await scheduler.start();
+    await fillWithLowPriorityPods();
+  };
+
+  /** The pod once it carries PodScheduled=False. */
+  const untilUnschedulable = (name: string) => until(`${name} found unschedulable`, async () => {
+    const p = await getPod(name);
+    return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') && p;
+  });
+
   beforeEach(async () => {
     ctx = await createApiTestContext();
     sys = ctx.syscalls.handleFor('test', ['*']);
@@ -138,18 +155,11 @@ describe('Scheduler', () => {
   });
 
   it('keeps the room a preemption made for the preemptor, not for a lower-priority pod that comes first', async () => {
-    // a long back-off, so the preemptor waits while the other pod is scheduled
-    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
-    await create(node('only', '2', '4Gi'));
-    await scheduler.start();
-    await fillWithLowPriorityPods();
+    await startFullWithSlowBackoff();
     await create(pod('vip', { cpu: '1', priority: 1000 }));
     await until('vip nominated', async () => (await getPod('vip')).status?.nominatedNodeName === 'only');
     await create(pod('sneaky', { cpu: '1', priority: 1 }));
-    const waiting = await until('sneaky found unschedulable', async () => {
-      const p = await getPod('sneaky');
-      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') && p;
-    });
+    const waiting = await untilUnschedulable('sneaky');
     expect(waiting.spec?.nodeName).toBeUndefined();
     expect(await until('vip bound', async () => (await getPod('vip')).spec?.nodeName, 30_000)).toBe('only');
     expect((await getPod('sneaky')).spec?.nodeName).toBeUndefined();
@@ -180,21 +190,14 @@ describe('Scheduler', () => {
   });
 
   it('does not preempt for a pod whose affinity only a nominated, not yet bound pod would satisfy', async () => {
-    // a long back-off, so "cache" stays nominated (not bound) while "needs-cache" is tried
-    scheduler = new Scheduler(ctx.syscalls.handleFor('kernel:scheduler', ['state.*']), ctx.logger, undefined, { queue: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
-    await create(node('only', '2', '4Gi'));
-    await scheduler.start();
-    await fillWithLowPriorityPods();
+    await startFullWithSlowBackoff();
     await create(pod('cache', { cpu: '1', priority: 1000, labels: { app: 'cache' } }));
     await until('cache nominated', async () => (await getPod('cache')).status?.nominatedNodeName === 'only');
     await create(pod('needs-cache', {
       cpu: '1', priority: 500,
       spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'kubernetes.io/hostname' }] } } },
     }));
-    const waiting = await until('needs-cache found unschedulable', async () => {
-      const p = await getPod('needs-cache');
-      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') && p;
-    });
+    const waiting = await untilUnschedulable('needs-cache');
     expect(waiting.status?.nominatedNodeName).toBeUndefined();
     // low-2 was not evicted for it (cache is not running yet, so the affinity is not met)
     expect((await getPod('low-2')).metadata.deletionTimestamp).toBeUndefined();
