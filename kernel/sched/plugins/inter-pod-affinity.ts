@@ -88,34 +88,56 @@ function bump(m: Map<string, number>, k: string, n: number): void {
   else m.delete(k);
 }
 
+/** Which count of a PreFilterState a domain goes in: existing pods' anti-affinity, or the pod's own term `i`. */
+type Tally = { kind: 'existingAnti' } | { kind: 'affinity' | 'anti'; i: number };
+
+function tallyMap(s: PreFilterState, t: Tally): Map<string, number> {
+  return t.kind === 'existingAnti' ? s.existingAnti : s[t.kind][t.i];
+}
+
+const EXISTING_ANTI: Tally = { kind: 'existingAnti' };
+
+/**
+ * The domains `other`, on a node with `labels`, counts in for `pod`: with
+ * `owner`, those of its required anti-affinity terms that select `pod`; with
+ * `candidate`, those of `pod`'s required terms (in `s`) that select it.
+ * preFilter counts every pod this way; the extensions add or take one away.
+ */
+function domainsOf(s: PreFilterState, pod: Pod, other: Pod, labels: Record<string, string>, role: 'owner' | 'candidate', visit: (t: Tally, key: string) => void): void {
+  if (role === 'owner') {
+    for (const term of other.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+      const v = labels[term.topologyKey];
+      if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) visit(EXISTING_ANTI, pair(term.topologyKey, v));
+    }
+    return;
+  }
+  const ns = pod.metadata.namespace;
+  for (const kind of ['affinity', 'anti'] as const) {
+    const terms = kind === 'affinity' ? s.affinityTerms : s.antiTerms;
+    for (let i = 0; i < terms.length; i++) {
+      const v = labels[terms[i].topologyKey];
+      if (v !== undefined && termMatches(terms[i], ns, other)) visit({ kind, i }, pair(terms[i].topologyKey, v));
+    }
+  }
+}
+
 /**
  * The preFilter state with `other` counted (`sign` 1) or not (-1) on
- * `nodeInfo`'s node: its required anti-affinity terms that select the pod,
- * and the pod's terms that select it. Copies what it changes: cycle state
- * values are shared with the copies preemption makes.
+ * `nodeInfo`'s node. Copies what it changes: cycle state values are shared
+ * with the copies preemption makes.
  */
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<PreFilterState>(STATE);
   if (!s) return Status.success();
   const labels = nodeInfo.node.metadata.labels ?? {};
   // The domains to change first, so a pod that matches nothing copies nothing.
-  const changes: { map: (st: PreFilterState) => Map<string, number>; key: string }[] = [];
-  for (const term of other.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-    const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) changes.push({ map: (st) => st.existingAnti, key: pair(term.topologyKey, v) });
-  }
-  const ns = pod.metadata.namespace;
-  s.affinityTerms.forEach((term, i) => {
-    const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, ns, other)) changes.push({ map: (st) => st.affinity[i], key: pair(term.topologyKey, v) });
-  });
-  s.antiTerms.forEach((term, i) => {
-    const v = labels[term.topologyKey];
-    if (v !== undefined && termMatches(term, ns, other)) changes.push({ map: (st) => st.anti[i], key: pair(term.topologyKey, v) });
-  });
+  const changes: [Tally, string][] = [];
+  const collect = (t: Tally, key: string) => { changes.push([t, key]); };
+  domainsOf(s, pod, other, labels, 'owner', collect);
+  domainsOf(s, pod, other, labels, 'candidate', collect);
   if (changes.length === 0) return Status.success();
   const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
-  for (const c of changes) bump(c.map(next), c.key, sign);
+  for (const [t, key] of changes) bump(tallyMap(next, t), key, sign);
   next.selfAffinityAllowed = selfAffinityAllowed(next, pod);
   state.write(STATE, next);
   return Status.success();
@@ -137,25 +159,14 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
       existingAnti: new Map(), affinity: affinityTerms.map(() => new Map()), anti: antiTerms.map(() => new Map()),
       affinityTerms, antiTerms, selfAffinityAllowed: false,
     };
-    const ns = pod.metadata.namespace;
     const nodes = handle.nodes;
     let anyExistingAnti = false;
-    const visitExisting = (existing: Pod, labels: Record<string, string>) => {
-      for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-        const v = labels[term.topologyKey];
-        if (v !== undefined && termMatches(term, existing.metadata.namespace, pod)) { add(s.existingAnti, pair(term.topologyKey, v)); anyExistingAnti = true; }
-      }
+    const count = (t: Tally, key: string) => {
+      add(tallyMap(s, t), key);
+      if (t.kind === 'existingAnti') anyExistingAnti = true;
     };
-    const visitCandidate = (existing: Pod, labels: Record<string, string>) => {
-      affinityTerms.forEach((term, i) => {
-        const v = labels[term.topologyKey];
-        if (v !== undefined && termMatches(term, ns, existing)) add(s.affinity[i], pair(term.topologyKey, v));
-      });
-      antiTerms.forEach((term, i) => {
-        const v = labels[term.topologyKey];
-        if (v !== undefined && termMatches(term, ns, existing)) add(s.anti[i], pair(term.topologyKey, v));
-      });
-    };
+    const visitExisting = (existing: Pod, labels: Record<string, string>) => domainsOf(s, pod, existing, labels, 'owner', count);
+    const visitCandidate = (existing: Pod, labels: Record<string, string>) => domainsOf(s, pod, existing, labels, 'candidate', count);
     const terms = [...affinityTerms, ...antiTerms];
     visitRelevantPods(nodes, pod, terms, nodes.podsWithRequiredAntiAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();

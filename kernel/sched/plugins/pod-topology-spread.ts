@@ -16,10 +16,14 @@ interface Counts {
   self: boolean[];
 }
 
+/** Whether `other` counts toward constraint `selector` for `pod`: same namespace, selected by its labels. */
+function countsFor(pod: Pod, other: Pod, selector: LabelSelector): boolean {
+  return (other.metadata.namespace ?? 'default') === (pod.metadata.namespace ?? 'default') && matchesLabels(selector, other.metadata.labels);
+}
+
 function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle: SchedulerHandle): Counts {
   const selectors = constraints.map((c) => selectorFromSpec(c.labelSelector));
   const counts = constraints.map(() => new Map<string, number>());
-  const ns = pod.metadata.namespace ?? 'default';
   for (const info of handle.nodes.list()) {
     // only domains of nodes the pod could go to by node affinity count (as Kubernetes)
     if (!matchesNodeSelectorAndAffinity(pod, info.node)) continue;
@@ -28,9 +32,7 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
       const v = labels[c.topologyKey];
       if (v === undefined) return;
       let n = counts[i].get(v) ?? 0;
-      for (const p of info.pods.values()) {
-        if ((p.metadata.namespace ?? 'default') === ns && matchesLabels(selectors[i], p.metadata.labels)) n++;
-      }
+      for (const p of info.pods.values()) if (countsFor(pod, p, selectors[i])) n++;
       counts[i].set(v, n);
     });
   }
@@ -39,18 +41,17 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
 
 /**
  * The hard-constraint counts with `other` counted (`sign` 1) or not (-1) on
- * `nodeInfo`'s node, when it is in the pod's namespace and the node is one
- * the pod could go to. Copies what it changes (cycle state values are shared).
+ * `nodeInfo`'s node, when it counts (see countsFor) and the node is one the
+ * pod could go to. Copies what it changes (cycle state values are shared).
  */
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<Counts>(STATE);
   if (!s) return Status.success();
-  if ((other.metadata.namespace ?? 'default') !== (pod.metadata.namespace ?? 'default')) return Status.success();
   if (!matchesNodeSelectorAndAffinity(pod, nodeInfo.node)) return Status.success();
   const labels = nodeInfo.node.metadata.labels ?? {};
   const counts = s.counts.map((m, i) => {
     const v = labels[s.constraints[i].topologyKey];
-    if (v === undefined || !matchesLabels(s.selectors[i], other.metadata.labels)) return m;
+    if (v === undefined || !countsFor(pod, other, s.selectors[i])) return m;
     return new Map(m).set(v, Math.max(0, (m.get(v) ?? 0) + sign));
   });
   state.write(STATE, { ...s, counts });
