@@ -6,10 +6,6 @@ export function hasPodAffinity(pod: Pod): boolean {
   return !!(a?.podAffinity || a?.podAntiAffinity);
 }
 
-function isReady(node: Node): boolean {
-  return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-}
-
 export function allocatableOf(node: Node): ResourceAmounts {
   const a = node.status?.allocatable ?? {};
   const num = (v: string | undefined, parse: (x: string) => number) => {
@@ -31,16 +27,16 @@ export class NodeInfoImpl implements MutableNodeInfo {
   readonly pods = new Map<string, Pod>();
   readonly podsWithAffinity = new Map<string, Pod>();
   readonly requested: ResourceAmounts = { cpu: 0, memory: 0, pods: 0 };
-  allocatable: ResourceAmounts;
-  ready: boolean;
-  unschedulable: boolean;
+  // Set by readNode, from the constructor and setNode.
+  node!: Node;
+  allocatable!: ResourceAmounts;
+  ready!: boolean;
+  unschedulable!: boolean;
   private readonly requests = new Map<string, ResourceAmounts>();
 
   /** `exists` is false while pods name a node the cache has not seen (yet). */
-  constructor(public node: Node, public exists = true) {
-    this.allocatable = allocatableOf(node);
-    this.ready = isReady(node);
-    this.unschedulable = !!node.spec?.unschedulable;
+  constructor(node: Node, public exists = true) {
+    this.readNode(node);
   }
 
   get name(): string {
@@ -48,10 +44,15 @@ export class NodeInfoImpl implements MutableNodeInfo {
   }
 
   setNode(node: Node): void {
-    this.node = node;
+    this.readNode(node);
     this.exists = true;
+  }
+
+  /** Keeps the node and what filters read of it for every pod, parsed once per node update. */
+  private readNode(node: Node): void {
+    this.node = node;
     this.allocatable = allocatableOf(node);
-    this.ready = isReady(node);
+    this.ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     this.unschedulable = !!node.spec?.unschedulable;
   }
 

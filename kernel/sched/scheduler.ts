@@ -386,11 +386,10 @@ export class Scheduler {
       if (!info) continue;
       const lower = [...info.pods.values()].filter((p) => this.podPriority(p) < priority && !p.metadata.deletionTimestamp);
       if (lower.length === 0) continue;
-      // What-if copies: the node, and what preFilter computed over the
-      // cluster, both without every lower-priority pod of the node.
+      // What-if copies of the node and of the attempt's preFilter results
+      // (the extensions replace what they change, so one preFilter serves
+      // every candidate node), both without the node's lower-priority pods.
       const trial: NodeInfoImpl = info.clone();
-      // The attempt's preFilter results, cloned: the extensions replace what
-      // they change, so one preFilter serves every candidate node.
       const s = state.clone();
       const update = (change: 'add' | 'remove', v: Pod) => {
         if (change === 'add') trial.addPod(v);
