@@ -33,7 +33,7 @@ export class Authenticator {
       this.adminToken = randomBytes(32).toString('base64url');
       writePrivateFile(file, this.adminToken + '\n');
     }
-    this.tokens.set(this.adminToken, { bytes: Buffer.from(this.adminToken), principal: { name: 'user:admin' } });
+    this.issue({ name: 'user:admin' }, this.adminToken);
   }
 
   /** Adds a token (e.g. for a node agent); returns it. */
