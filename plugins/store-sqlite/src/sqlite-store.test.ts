@@ -192,6 +192,26 @@ describe('SqliteStore', () => {
     for (const s of seen) expect(s).toEqual([1, 2, 3]);
   });
 
+  it('gives the revision of a write that failed in a batch to the next write, and reads it again per batch', async () => {
+    const store = openStore();
+    const first = await store.create(widget('first'));
+    // One turn of the event loop, so one batch: the failures sit between successes.
+    const results = await Promise.allSettled([
+      store.create(widget('a')),
+      store.create(widget('a')),
+      store.update({ ...first, metadata: { ...first.metadata, resourceVersion: '999' } }),
+      store.create(widget('b')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const rv = (r: PromiseSettledResult<KernObject>) => Number((r as PromiseFulfilledResult<KernObject>).value.metadata.resourceVersion);
+    expect([rv(results[0]), rv(results[3])]).toEqual([2, 3]);
+    // Another connection writes between two batches of this one.
+    const other = openStore();
+    expect((await other.create(widget('elsewhere'))).metadata.resourceVersion).toBe('4');
+    expect((await store.create(widget('c'))).metadata.resourceVersion).toBe('5');
+    expect(await store.revision()).toBe(5);
+  });
+
   it('hands every watcher of an event one read-only object, not the one the writer got back', async () => {
     const store = openStore();
     const got: KernObject[][] = [[], []];

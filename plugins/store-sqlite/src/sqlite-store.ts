@@ -84,6 +84,8 @@ export class SqliteStore implements StoreDriver {
   private poller?: NodeJS.Timeout;
   private seenDataVersion = 0;
   private writesSinceCompactionCheck = 0;
+  /** The store's revision inside the running batch transaction. */
+  private batchRevision = 0;
   private closed = false;
 
   private readonly writes: GroupCommit<WriteOp, KernObject>;
@@ -109,14 +111,21 @@ export class SqliteStore implements StoreDriver {
     // leaves the others intact. Only when SQLite itself abandoned the
     // transaction (I/O error, disk full) does the whole batch fail.
     this.opTx = this.db.transaction((op: WriteOp) => op());
-    this.batchTx = this.db.transaction((ops: WriteOp[]) => ops.map((op): Outcome<WriteResult> => {
-      try {
-        return { ok: true, value: this.opTx(op) };
-      } catch (error) {
-        if (!this.db.inTransaction) throw error;
-        return { ok: false, error: toStoreError(error) };
-      }
-    }));
+    this.batchTx = this.db.transaction((ops: WriteOp[]) => {
+      // Read once per batch: the IMMEDIATE transaction holds the write lock,
+      // so no other process can move the revision until it commits.
+      this.batchRevision = this.sql.revision.get() ?? 0;
+      return ops.map((op): Outcome<WriteResult> => {
+        try {
+          const value = this.opTx(op);
+          if (value.event) this.batchRevision = value.event.revision;
+          return { ok: true, value };
+        } catch (error) {
+          if (!this.db.inTransaction) throw error;
+          return { ok: false, error: toStoreError(error) };
+        }
+      });
+    });
     this.compactTx = this.db.transaction((revision: number) => this.compactInTx(revision));
     this.writes = new GroupCommit((ops) => this.commitBatch(ops));
   }
@@ -267,8 +276,9 @@ export class SqliteStore implements StoreDriver {
     this.sql.compacted.write.run(revision);
   }
 
+  /** The revision the running write records at: one past the batch's newest (a failed write's savepoint gave its revision back). */
   private nextRevision(): number {
-    return (this.sql.revision.get() ?? 0) + 1;
+    return this.batchRevision + 1;
   }
 
   /** Writes the history row, which also makes `revision` the store's revision; returns the event to fan out. */
