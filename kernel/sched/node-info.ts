@@ -1,4 +1,7 @@
-import { MutableNodeInfo, Node, Pod, ResourceAmounts, controllerKey, parseCpuMillis, parseMemoryBytes, podRequests } from '@kern/sdk';
+import { MutableNodeInfo, Node, Pod, ResourceAmounts, Taint, controllerKey, parseCpuMillis, parseMemoryBytes, podRequests } from '@kern/sdk';
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_TAINTS: readonly Taint[] = Object.freeze([]);
 
 /** True when a pod names any (anti-)affinity term InterPodAffinity has to look at. */
 export function hasPodAffinity(pod: Pod): boolean {
@@ -32,6 +35,8 @@ export class NodeInfoImpl implements MutableNodeInfo {
   allocatable!: ResourceAmounts;
   ready!: boolean;
   unschedulable!: boolean;
+  labels!: Readonly<Record<string, string>>;
+  taints!: readonly Taint[];
   private readonly requests = new Map<string, ResourceAmounts>();
 
   /** `exists` is false while pods name a node the cache has not seen (yet). */
@@ -54,6 +59,8 @@ export class NodeInfoImpl implements MutableNodeInfo {
     this.allocatable = allocatableOf(node);
     this.ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     this.unschedulable = !!node.spec?.unschedulable;
+    this.labels = node.metadata.labels ?? NO_LABELS;
+    this.taints = node.spec?.taints ?? NO_TAINTS;
   }
 
   addPod(pod: Pod, req: ResourceAmounts = podRequests(pod)): void {

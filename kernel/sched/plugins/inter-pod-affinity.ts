@@ -50,7 +50,7 @@ function visitRelevantPods(
   owners: ((labels: Record<string, string>) => Iterable<PlacedPod>) | undefined,
   visitOwner: Visit, visitCandidate: Visit,
 ): void {
-  const labelsOf = (nodeName: string) => { const n = nodes.get(nodeName); return n ? n.node.metadata.labels ?? {} : undefined; };
+  const labelsOf = (nodeName: string) => { const n = nodes.get(nodeName); return n ? n.labels : undefined; };
   if (owners && nodes.podsWithLabel && terms.every((t) => Object.keys(t.labelSelector?.matchLabels ?? {}).length > 0)) {
     for (const { pod: existing, nodeName } of owners(pod.metadata.labels ?? {})) {
       const labels = labelsOf(nodeName);
@@ -69,7 +69,7 @@ function visitRelevantPods(
     return;
   }
   for (const info of nodes.list()) {
-    const labels = info.node.metadata.labels ?? {};
+    const labels = info.labels;
     for (const existing of info.podsWithAffinity.values()) visitOwner(existing, labels);
     if (terms.length === 0) continue;
     for (const existing of info.pods.values()) visitCandidate(existing, labels);
@@ -129,7 +129,7 @@ function domainsOf(s: PreFilterState, pod: Pod, other: Pod, labels: Record<strin
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<PreFilterState>(STATE);
   if (!s) return Status.success();
-  const labels = nodeInfo.node.metadata.labels ?? {};
+  const labels = nodeInfo.labels;
   // The domains to change first, so a pod that matches nothing copies nothing.
   const changes: [Tally, string][] = [];
   const collect = (t: Tally, key: string) => { changes.push([t, key]); };
@@ -184,7 +184,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<PreFilterState>(STATE);
     if (!s) return Status.success();
-    const labels = nodeInfo.node.metadata.labels ?? {};
+    const labels = nodeInfo.labels;
     for (let i = 0; i < s.antiTerms.length; i++) {
       const v = labels[s.antiTerms[i].topologyKey];
       if (v !== undefined && (s.anti[i].get(pair(s.antiTerms[i].topologyKey, v)) ?? 0) > 0) return Status.unschedulable(SchedReasons.PodAntiAffinityMismatch);
@@ -243,7 +243,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     const weights = state.read<Map<string, number>>(SCORE_STATE);
     if (!weights) return 0;
     let sum = 0;
-    for (const [key, v] of Object.entries(nodeInfo.node.metadata.labels ?? {})) sum += weights.get(pair(key, v)) ?? 0;
+    for (const [key, v] of Object.entries(nodeInfo.labels)) sum += weights.get(pair(key, v)) ?? 0;
     return sum;
   }
 

@@ -27,7 +27,7 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
   for (const info of handle.nodes.list()) {
     // only domains of nodes the pod could go to by node affinity count (as Kubernetes)
     if (!matchesNodeSelectorAndAffinity(pod, info.node)) continue;
-    const labels = info.node.metadata.labels ?? {};
+    const labels = info.labels;
     constraints.forEach((c, i) => {
       const v = labels[c.topologyKey];
       if (v === undefined) return;
@@ -48,7 +48,7 @@ function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeIn
   const s = state.read<Counts>(STATE);
   if (!s) return Status.success();
   if (!matchesNodeSelectorAndAffinity(pod, nodeInfo.node)) return Status.success();
-  const labels = nodeInfo.node.metadata.labels ?? {};
+  const labels = nodeInfo.labels;
   const counts = s.counts.map((m, i) => {
     const v = labels[s.constraints[i].topologyKey];
     if (v === undefined || !countsFor(pod, other, s.selectors[i])) return m;
@@ -82,7 +82,7 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
   filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<Counts>(STATE);
     if (!s) return Status.success();
-    const labels = nodeInfo.node.metadata.labels ?? {};
+    const labels = nodeInfo.labels;
     for (let i = 0; i < s.constraints.length; i++) {
       const c = s.constraints[i];
       const v = labels[c.topologyKey];
@@ -106,7 +106,7 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
   score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {
     const s = state.read<Counts>(SCORE_STATE);
     if (!s) return 0;
-    const labels = nodeInfo.node.metadata.labels ?? {};
+    const labels = nodeInfo.labels;
     let sum = 0;
     s.constraints.forEach((c, i) => {
       const v = labels[c.topologyKey];

@@ -12,7 +12,7 @@ export class RuntimeClass implements FilterPlugin {
   readonly name = 'RuntimeClass';
 
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
-    const labels = nodeInfo.node.metadata.labels ?? {};
+    const labels = nodeInfo.labels;
     const wanted = pod.spec?.runtimeClassName;
     if (wanted) return labels[NODE_RUNTIME_LABEL] === wanted ? Status.success() : Status.unresolvable(SchedReasons.RuntimeClassMismatch);
     return labels[NODE_RUNTIME_DEDICATED_LABEL] === 'true' ? Status.unresolvable(SchedReasons.RuntimeClassMismatch) : Status.success();

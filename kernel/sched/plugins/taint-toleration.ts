@@ -13,13 +13,13 @@ export class TaintToleration implements FilterPlugin, ScorePlugin {
   readonly name = 'TaintToleration';
 
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
-    const taint = untoleratedTaint(nodeInfo.node.spec?.taints ?? [], pod.spec?.tolerations ?? [], ['NoSchedule', 'NoExecute']);
+    const taint = untoleratedTaint(nodeInfo.taints, pod.spec?.tolerations ?? [], ['NoSchedule', 'NoExecute']);
     return taint ? Status.unresolvable(`${SchedReasons.UntoleratedTaint} {${taint.key}: ${taint.value ?? ''}}`) : Status.success();
   }
 
   score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
     const tolerations = (pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
-    return (nodeInfo.node.spec?.taints ?? []).filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratesAny(tolerations, taint)).length;
+    return (nodeInfo.taints).filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratesAny(tolerations, taint)).length;
   }
 
   normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {

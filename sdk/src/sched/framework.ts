@@ -1,4 +1,4 @@
-import { Node, Pod } from '../resources/core';
+import { Node, Pod, Taint } from '../resources/core';
 import { Disposable, createToken } from '../tokens';
 
 /**
@@ -65,6 +65,9 @@ export interface NodeInfo {
    */
   readonly ready: boolean;
   readonly unschedulable: boolean;
+  /** `node.metadata.labels` and `node.spec.taints` (empty when absent), with the same one read per node update. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly Taint[];
   /** Pods assigned to this node, by `namespace/name`. */
   readonly pods: ReadonlyMap<string, Pod>;
   /** Sum of the requests of {@link NodeInfo.pods}. */
