@@ -19,7 +19,7 @@ export class TaintToleration implements FilterPlugin, ScorePlugin {
 
   score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
     const tolerations = (pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
-    return (nodeInfo.taints).filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratesAny(tolerations, taint)).length;
+    return nodeInfo.taints.filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratesAny(tolerations, taint)).length;
   }
 
   normalize(_state: CycleState, _pod: Pod, scores: Map<string, number>): void {
