@@ -62,6 +62,24 @@ describe('SchedulerCache pod updates', () => {
     expect([...cache.podsWithLabel('app', 'web')].map((x) => x.pod)).toEqual([running]);
   });
 
+  it('takes the observed bind of an assumed pod as the newer object, keeping its placement', () => {
+    const cache = new SchedulerCache();
+    cache.setNode(node('n1'));
+    const pending = withGen(pod('p', '', { app: 'web' }), 1);
+    delete pending.spec!.nodeName;
+    cache.assume(pending, 'n1');
+    const [placement] = cache.podsWithLabel('app', 'web');
+    // What the bind wrote: nodeName set, so the store bumped the generation.
+    const bound = { ...pending, metadata: { ...pending.metadata, generation: 2, resourceVersion: '7' }, spec: { ...pending.spec!, nodeName: 'n1' } };
+    cache.setPod(bound);
+    expect(cache.isAssumed('default/p')).toBe(false);
+    expect(cache.get('n1')!.pods.get('default/p')).toBe(bound);
+    expect(cache.get('n1')!.requested).toEqual({ cpu: 500, memory: 0, pods: 1 });
+    const [after] = cache.podsWithLabel('app', 'web');
+    expect(after).toBe(placement);
+    expect(after.pod).toBe(bound);
+  });
+
   it('recounts a pod whose spec (generation) or labels changed', () => {
     const cache = new SchedulerCache();
     cache.setNode(node('n1'));

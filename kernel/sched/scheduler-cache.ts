@@ -114,11 +114,19 @@ export class SchedulerCache implements NodeInfoLister {
     this.place(key, nodeName, pod);
   }
 
-  /** Counts `pod` on `nodeName` before the bind is observed. */
+  /**
+   * Counts `pod` on `nodeName` before the bind is observed, as the object the
+   * bind writes: spec.nodeName set and, since the store bumps generation on a
+   * spec change, the next generation. So when the bind is observed, place()
+   * sees the same scheduling inputs and swaps the object in rather than
+   * re-indexing the pod.
+   */
   assume(pod: Pod, nodeName: string): void {
     const key = controllerKey(pod);
     this.assumed.add(key);
-    this.place(key, nodeName, { ...pod, spec: { ...pod.spec!, nodeName } });
+    const generation = pod.metadata.generation;
+    const metadata = generation === undefined ? pod.metadata : { ...pod.metadata, generation: generation + 1 };
+    this.place(key, nodeName, { ...pod, metadata, spec: { ...pod.spec!, nodeName } });
   }
 
   /** Undoes {@link assume} after a failed bind. */
