@@ -120,6 +120,32 @@ describe('Scheduler', () => {
     expect(events[0]).toMatchObject({ reason: 'FailedScheduling', message: cond.message, involvedObject: { name: 'huge' } });
   });
 
+  it('does not bind a pod re-created under the same name while its bind was in flight', async () => {
+    await scheduler.stop();
+    // The scheduler's first bind finds the pod replaced by a bigger one of the same name.
+    const inner = ctx.syscalls.handleFor('kernel:scheduler', ['state.*']);
+    let raced = false;
+    const racing: Syscalls = Object.assign(Object.create(inner) as Syscalls, {
+      call: async (name: string, args: unknown) => {
+        const object = (args as { object?: Pod }).object;
+        if (name === 'state.update' && object?.metadata.name === 'swapped' && object.spec?.nodeName && !raced) {
+          raced = true;
+          await sys.call('state.delete', { kind: 'Pod', namespace: 'default', name: 'swapped' });
+          await create(pod('swapped', { cpu: '3' }));
+        }
+        return inner.call(name as never, args as never);
+      },
+    });
+    scheduler = new Scheduler(racing, ctx.logger, undefined, { queue: { initialBackoffMs: 100, maxBackoffMs: 500 } });
+    await create(node('small', '1', '4Gi'));
+    await scheduler.start();
+    await create(pod('swapped', { cpu: '500m' }));
+    const waiting = await untilUnschedulable('swapped');
+    expect(raced).toBe(true);
+    expect(waiting.spec?.nodeName).toBeUndefined();
+    expect(waiting.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message).toMatch(/Insufficient cpu/i);
+  });
+
   it('serves sched.explain, sched.bind and sched.submit', async () => {
     const disposables = registerSchedulerSyscalls(ctx.syscalls, scheduler);
     try {

@@ -265,6 +265,11 @@ export class Scheduler {
         this.cache.setPod(current);
         return Status.error(GONE);
       }
+      // The node was checked for the pod as it was: a pod re-created under
+      // the same name, or with another spec, must be scheduled afresh.
+      if (current.metadata.uid !== pod.metadata.uid || current.metadata.generation !== pod.metadata.generation) {
+        return Status.error('the pod changed while it was being bound: it is scheduled again');
+      }
     }
     return Status.error('conflict binding the pod: it changed meanwhile');
   }
