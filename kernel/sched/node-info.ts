@@ -86,6 +86,11 @@ export class NodeInfoImpl implements MutableNodeInfo {
     this.removeKey(controllerKey(pod));
   }
 
+  /** What the pod under `key` is counted with here. */
+  requestsOf(key: string): Readonly<ResourceAmounts> | undefined {
+    return this.requests.get(key);
+  }
+
   removeKey(key: string): void {
     const req = this.requests.get(key);
     if (!req) return;

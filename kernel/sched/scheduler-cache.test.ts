@@ -80,6 +80,25 @@ describe('SchedulerCache pod updates', () => {
     expect(after.pod).toBe(bound);
   });
 
+  it('recounts an assumed pod whose observed bind changed more than its node', () => {
+    const cache = new SchedulerCache();
+    cache.setNode(node('n1'));
+    const pending = withGen(pod('p', '', { app: 'web' }), 1);
+    delete pending.spec!.nodeName;
+    cache.assume(pending, 'n1');
+    // A bind plugin that also raised the request: the generation assume() expected, other requests.
+    const bound = withGen(pod('p', 'n1', { app: 'web' }), 2, '2');
+    cache.setPod(bound);
+    expect(cache.get('n1')!.requested).toEqual({ cpu: 2000, memory: 0, pods: 1 });
+    expect(cache.get('n1')!.pods.get('default/p')).toBe(bound);
+    // Without a generation there is nothing to go by: always recounted.
+    const bare = pod('q', '', { app: 'db' });
+    delete bare.spec!.nodeName;
+    cache.assume(bare, 'n1');
+    cache.setPod({ ...pod('q', 'n1', { app: 'db' }), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '1' } } }] } });
+    expect(cache.get('n1')!.requested).toEqual({ cpu: 3000, memory: 0, pods: 2 });
+  });
+
   it('recounts a pod whose spec (generation) or labels changed', () => {
     const cache = new SchedulerCache();
     cache.setNode(node('n1'));

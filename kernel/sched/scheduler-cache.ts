@@ -1,4 +1,4 @@
-import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, controllerKey, isTerminalPod } from '@kern/sdk';
+import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, controllerKey, isTerminalPod, podRequests } from '@kern/sdk';
 import { NodeInfoImpl } from './node-info';
 
 /**
@@ -110,8 +110,8 @@ export class SchedulerCache implements NodeInfoLister {
       if (!this.assumed.has(key)) this.removePod(key);
       return;
     }
-    this.assumed.delete(key);
-    this.place(key, nodeName, pod);
+    const observedBind = this.assumed.delete(key);
+    this.place(key, nodeName, pod, observedBind);
   }
 
   /**
@@ -156,13 +156,29 @@ export class SchedulerCache implements NodeInfoLister {
     if (!n.exists && n.pods.size === 0) this.nodes.delete(nodeName);
   }
 
-  private place(key: string, nodeName: string, pod: Pod): void {
+  /**
+   * The observed bind of an assumed pod reached the generation assume()
+   * expected; check that it changed nothing else the node counts: a bind
+   * plugin may write more than nodeName, and a user's update may have raced
+   * the bind.
+   */
+  private bindKeptInputs(key: string, nodeName: string, assumed: Pod, observed: Pod): boolean {
+    const had = this.nodes.get(nodeName)?.requestsOf(key);
+    const now = podRequests(observed);
+    if (!had || had.cpu !== now.cpu || had.memory !== now.memory || had.pods !== now.pods) return false;
+    const a = assumed.spec?.affinity;
+    const b = observed.spec?.affinity;
+    return a === b || JSON.stringify(a) === JSON.stringify(b);
+  }
+
+  private place(key: string, nodeName: string, pod: Pod, observedBind = false): void {
     const prev = this.podNode.get(key);
     if (prev === nodeName) {
       // Most events of a placed pod are status updates: same spec, same
       // labels. Swap the object in and keep the sums and indexes.
       const placed = this.indexed.get(key) as { pod: Pod } | undefined;
-      if (placed && sameSchedulingInputs(placed.pod, pod) && this.nodes.get(nodeName)?.replacePod(key, pod)) {
+      if (placed && sameSchedulingInputs(placed.pod, pod) && (!observedBind || this.bindKeptInputs(key, nodeName, placed.pod, pod))
+        && this.nodes.get(nodeName)?.replacePod(key, pod)) {
         placed.pod = pod;
         return;
       }
@@ -179,7 +195,12 @@ export class SchedulerCache implements NodeInfoLister {
   }
 }
 
-/** True when `b` counts on a node exactly as `a` does: the same pod (uid) at the same spec generation (requests, affinity, node), with the same labels. */
+/**
+ * True when `b` counts on a node exactly as `a` does: the same pod (uid) at
+ * the same spec generation (requests, affinity, node), with the same labels.
+ * An assumed copy's generation is only the one its bind is expected to
+ * write; see bindKeptInputs.
+ */
 function sameSchedulingInputs(a: Pod, b: Pod): boolean {
   const ga = a.metadata.generation;
   if (ga === undefined || ga !== b.metadata.generation || a.metadata.uid !== b.metadata.uid || a.spec?.nodeName !== b.spec?.nodeName) return false;
