@@ -1,4 +1,4 @@
-import { CycleState, FilterPlugin, Node, NodeInfo, NodeSelectorRequirement, NodeSelectorTerm, Pod, ScorePlugin, SchedReasons, Status } from '@kern/sdk';
+import { CycleState, FilterPlugin, NodeInfo, NodeSelectorRequirement, NodeSelectorTerm, Pod, ScorePlugin, SchedReasons, Status } from '@kern/sdk';
 import { defaultNormalize } from './taint-toleration';
 
 export function matchesRequirement(r: NodeSelectorRequirement, labels: Record<string, string>): boolean {
@@ -21,21 +21,20 @@ export function matchesRequirement(r: NodeSelectorRequirement, labels: Record<st
 }
 
 /** A term matches when all its expressions and fields do; an empty term matches nothing (as Kubernetes). */
-export function matchesTerm(term: NodeSelectorTerm, node: Node): boolean {
+export function matchesTerm(term: NodeSelectorTerm, nodeInfo: NodeInfo): boolean {
   const exprs = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   if (exprs.length === 0 && fields.length === 0) return false;
-  const labels = node.metadata.labels ?? {};
-  return exprs.every((r) => matchesRequirement(r, labels))
-    && fields.every((r) => r.key === 'metadata.name' && matchesRequirement(r, { 'metadata.name': node.metadata.name }));
+  return exprs.every((r) => matchesRequirement(r, nodeInfo.labels))
+    && fields.every((r) => r.key === 'metadata.name' && matchesRequirement(r, { 'metadata.name': nodeInfo.node.metadata.name }));
 }
 
 /** `spec.nodeSelector` and required node affinity (terms ORed). */
-export function matchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
-  const labels = node.metadata.labels ?? {};
+export function matchesNodeSelectorAndAffinity(pod: Pod, nodeInfo: NodeInfo): boolean {
+  const labels = nodeInfo.labels;
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
   const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (required) return required.nodeSelectorTerms.some((t) => matchesTerm(t, node));
+  if (required) return required.nodeSelectorTerms.some((t) => matchesTerm(t, nodeInfo));
   return true;
 }
 
@@ -47,7 +46,7 @@ export class NodeAffinity implements FilterPlugin, ScorePlugin {
   readonly name = 'NodeAffinity';
 
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
-    return matchesNodeSelectorAndAffinity(pod, nodeInfo.node) ? Status.success() : Status.unresolvable(SchedReasons.NodeSelectorMismatch);
+    return matchesNodeSelectorAndAffinity(pod, nodeInfo) ? Status.success() : Status.unresolvable(SchedReasons.NodeSelectorMismatch);
   }
 
   preScore(_state: CycleState, pod: Pod): Status {
@@ -57,7 +56,7 @@ export class NodeAffinity implements FilterPlugin, ScorePlugin {
   score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
     let sum = 0;
     for (const p of pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
-      if (matchesTerm(p.preference, nodeInfo.node)) sum += p.weight;
+      if (matchesTerm(p.preference, nodeInfo)) sum += p.weight;
     }
     return sum;
   }

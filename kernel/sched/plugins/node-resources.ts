@@ -28,11 +28,7 @@ export class NodeResourcesFit implements FilterPlugin {
   }
 
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
-    const want = requestsOf(state, pod, handle);
-    // Most nodes fit: answer those without building the list of reasons.
-    const { allocatable: a, requested: r } = nodeInfo;
-    if (r.pods + 1 <= a.pods && r.cpu + want.cpu <= a.cpu && r.memory + want.memory <= a.memory) return Status.success();
-    const reasons = insufficientResources(want, nodeInfo);
+    const reasons = insufficientResources(requestsOf(state, pod, handle), nodeInfo);
     return reasons.length ? Status.unschedulable(...reasons) : Status.success();
   }
 }

@@ -26,7 +26,7 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
   const counts = constraints.map(() => new Map<string, number>());
   for (const info of handle.nodes.list()) {
     // only domains of nodes the pod could go to by node affinity count (as Kubernetes)
-    if (!matchesNodeSelectorAndAffinity(pod, info.node)) continue;
+    if (!matchesNodeSelectorAndAffinity(pod, info)) continue;
     const labels = info.labels;
     constraints.forEach((c, i) => {
       const v = labels[c.topologyKey];
@@ -47,7 +47,7 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<Counts>(STATE);
   if (!s) return Status.success();
-  if (!matchesNodeSelectorAndAffinity(pod, nodeInfo.node)) return Status.success();
+  if (!matchesNodeSelectorAndAffinity(pod, nodeInfo)) return Status.success();
   const labels = nodeInfo.labels;
   const counts = s.counts.map((m, i) => {
     const v = labels[s.constraints[i].topologyKey];

@@ -65,7 +65,11 @@ export interface NodeInfo {
    */
   readonly ready: boolean;
   readonly unschedulable: boolean;
-  /** `node.metadata.labels` and `node.spec.taints` (empty when absent), with the same one read per node update. */
+  /**
+   * `node.metadata.labels` and `node.spec.taints`, read once per node update
+   * (empty when the node has none: a shared, frozen value, like the rest of
+   * a NodeInfo not to be changed by plugins).
+   */
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly Taint[];
   /** Pods assigned to this node, by `namespace/name`. */
