@@ -50,7 +50,8 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
   const kern = await startKern({ home, timeoutMs: 60_000 });
   kern.child.once('exit', (code, signal) => {
     if (stopping) return;
-    // Nothing can finish without the kernel; waiting would only hang the bench.
+    // Nothing can finish without the kernel; waiting would only hang the bench
+    // (earlier runs' results are lost, and its temporary home is left behind).
     process.stderr.write(`kern up exited unexpectedly (${code ?? signal}):\n${kern.output().slice(-4000)}\n`);
     process.exit(1);
   });
@@ -135,8 +136,9 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  // A connection of the last run's teardown can keep the loop alive; the table is out, so end here.
-  () => process.exit(0),
+  // A connection of the last run's teardown can keep the loop alive; once
+  // the table is written out (a pipe takes it asynchronously), end here.
+  () => process.stdout.write('', () => process.exit(0)),
   (e) => {
     console.error(e);
     process.exit(1);

@@ -65,10 +65,10 @@ type WriteOp = () => WriteResult;
  * The embedded state store: one SQLite file (WAL, synchronous=NORMAL) holding
  * the objects and a change history whose newest row is the global revision.
  *
- * A write reads the revision, applies the sdk's object rules and writes the
- * object and its history row. Writes that arrive during one turn of the event
- * loop are group-committed in one IMMEDIATE transaction (each under its own
- * savepoint); watchers get the changes right after the commit, before the
+ * A write takes the next revision, applies the sdk's object rules and writes
+ * the object and its history row. Writes that arrive during one turn of the
+ * event loop are group-committed in one IMMEDIATE transaction (each under its
+ * own savepoint, the revision read once at its start); watchers get the changes right after the commit, before the
  * writers' promises resolve. Several processes may share the file: writes
  * serialize on SQLite's lock, and while any watch is open the store polls
  * `PRAGMA data_version` to pick up the others' commits.
@@ -84,7 +84,7 @@ export class SqliteStore implements StoreDriver {
   private poller?: NodeJS.Timeout;
   private seenDataVersion = 0;
   private writesSinceCompactionCheck = 0;
-  /** The store's revision inside the running batch transaction. */
+  /** The store's revision inside the running batch transaction; meaningless outside one. */
   private batchRevision = 0;
   private closed = false;
 
