@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { KernObject, StoreWatchEvent, isKernelError, silentLogger } from '@kern/sdk';
+import { KernObject, StoreWatchEvent, errors, isKernelError, silentLogger } from '@kern/sdk';
 import type { DriverRegistry, PluginContext } from '@kern/sdk';
 import { describeStoreConformance } from '@kern/sdk/testing';
 import plugin from './index';
@@ -210,6 +210,31 @@ describe('SqliteStore', () => {
     expect((await other.create(widget('elsewhere'))).metadata.resourceVersion).toBe('4');
     expect((await store.create(widget('c'))).metadata.resourceVersion).toBe('5');
     expect(await store.revision()).toBe(5);
+  });
+
+  it('keeps the other writes of a batch when one fails after changing rows or with a non-store error', async () => {
+    const store = openStore();
+    const circular = widget('circular') as KernObject & { spec: Record<string, unknown> };
+    circular.spec.self = circular;
+    // The history insert of "half" fails after its object row went in: only a savepoint undoes that row.
+    const sql = (store as unknown as { sql: { insertEvent: { run: (...a: unknown[]) => unknown } } }).sql;
+    const insertEvent = sql.insertEvent;
+    sql.insertEvent = {
+      run: (...a: unknown[]) => {
+        if (a[4] === 'half') throw errors.conflict('made up for the test');
+        return insertEvent.run(...a);
+      },
+    };
+    const first = await Promise.allSettled([store.create(widget('a')), store.create(widget('half')), store.create(widget('b'))]);
+    sql.insertEvent = insertEvent;
+    expect(first.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await kindOf(store.get(key('half')))).toBe('NotFound');
+    // JSON.stringify throws a TypeError, not a store error, for an object that refers to itself.
+    const second = await Promise.allSettled([store.create(widget('c')), store.create(circular), store.create(widget('d'))]);
+    expect(second.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await kindOf(Promise.reject((second[1] as PromiseRejectedResult).reason))).toBe('Invalid');
+    expect(await store.revision()).toBe(4);
+    expect((await store.get(key('d'))).metadata.resourceVersion).toBe('4');
   });
 
   it('hands every watcher of an event one read-only object, not the one the writer got back', async () => {

@@ -86,10 +86,12 @@ export class SqliteStore implements StoreDriver {
   private writesSinceCompactionCheck = 0;
   /** The store's revision inside the running batch transaction; meaningless outside one. */
   private batchRevision = 0;
+  /** The running write changed a row (see the batch transaction). */
+  private opChangedRows = false;
   private closed = false;
 
   private readonly writes: GroupCommit<WriteOp, KernObject>;
-  private readonly batchTx: Database.Transaction<(ops: WriteOp[]) => Outcome<WriteResult>[]>;
+  private readonly batchTx: Database.Transaction<(ops: WriteOp[], guarded: boolean) => Outcome<WriteResult>[]>;
   private readonly opTx: Database.Transaction<(op: WriteOp) => WriteResult>;
   private readonly compactTx: Database.Transaction<(revision: number) => void>;
 
@@ -106,21 +108,29 @@ export class SqliteStore implements StoreDriver {
       this.sql.revision.get() ?? 0,
       { onBusy: () => this.startPolling(), onIdle: () => this.stopPolling() },
     );
-    // Each write runs under a savepoint inside the batch's transaction, so a
-    // write that fails (Conflict, AlreadyExists, an object JSON cannot hold)
-    // leaves the others intact. Only when SQLite itself abandoned the
-    // transaction (I/O error, disk full) does the whole batch fail.
+    // A write that fails leaves the others of its batch intact. Most failures
+    // (Conflict, AlreadyExists, NotFound) are found before the write changed
+    // a row, so a batch first runs without a savepoint per write; a write
+    // that fails after changing a row, or with an error of SQLite's, undoes
+    // the batch, which then runs again with a savepoint per write (about 7 µs
+    // each). Only when SQLite itself abandoned the transaction (I/O error,
+    // disk full) does the whole batch fail.
     this.opTx = this.db.transaction((op: WriteOp) => op());
-    this.batchTx = this.db.transaction((ops: WriteOp[]) => {
+    this.batchTx = this.db.transaction((ops: WriteOp[], guarded: boolean) => {
       // Read once per batch: the IMMEDIATE transaction holds the write lock,
       // so no other process can move the revision until it commits.
       this.batchRevision = this.sql.revision.get() ?? 0;
       return ops.map((op): Outcome<WriteResult> => {
+        this.opChangedRows = false;
         try {
-          const value = this.opTx(op);
+          const value = guarded ? this.opTx(op) : op();
           if (value.event) this.batchRevision = value.event.revision;
           return { ok: true, value };
         } catch (error) {
+          if (!guarded) {
+            if (isKernelError(error) && !this.opChangedRows) return { ok: false, error };
+            throw new UndoBatch(error);
+          }
           if (!this.db.inTransaction) throw error;
           return { ok: false, error: toStoreError(error) };
         }
@@ -234,7 +244,7 @@ export class SqliteStore implements StoreDriver {
   private createInTx(obj: KernObject): WriteResult {
     const revision = this.nextRevision();
     const { data, object } = storedForm(prepareCreate(obj, revision));
-    const inserted = this.sql.insertObject.run(object.kind, object.metadata.namespace ?? '', object.metadata.name, revision, data);
+    const inserted = this.changing(this.sql.insertObject.run(object.kind, object.metadata.namespace ?? '', object.metadata.name, revision, data));
     if (inserted.changes === 0) throw errors.alreadyExists(describeKey(keyOf(object)), { field: 'metadata.name' });
     return { object, event: this.record(revision, 'ADDED', object, data) };
   }
@@ -246,10 +256,10 @@ export class SqliteStore implements StoreDriver {
     const outcome = prepareUpdate(current, incoming, revision, options);
     const { data, object } = storedForm(outcome.object);
     if (outcome.action === 'delete') {
-      this.sql.deleteObject.run(key.kind, key.namespace ?? '', key.name);
+      this.changing(this.sql.deleteObject.run(key.kind, key.namespace ?? '', key.name));
       return { object, event: this.record(revision, 'DELETED', object, data) };
     }
-    this.sql.updateObject.run(revision, data, key.kind, key.namespace ?? '', key.name);
+    this.changing(this.sql.updateObject.run(revision, data, key.kind, key.namespace ?? '', key.name));
     return { object, event: this.record(revision, 'MODIFIED', object, data) };
   }
 
@@ -261,10 +271,10 @@ export class SqliteStore implements StoreDriver {
     const { data, object } = storedForm(outcome.object);
     const ns = key.namespace || '';
     if (outcome.action === 'mark') {
-      this.sql.updateObject.run(revision, data, key.kind, ns, key.name);
+      this.changing(this.sql.updateObject.run(revision, data, key.kind, ns, key.name));
       return { object, event: this.record(revision, 'MODIFIED', object, data) };
     }
-    this.sql.deleteObject.run(key.kind, ns, key.name);
+    this.changing(this.sql.deleteObject.run(key.kind, ns, key.name));
     return { object, event: this.record(revision, 'DELETED', object, data) };
   }
 
@@ -284,8 +294,14 @@ export class SqliteStore implements StoreDriver {
   /** Writes the history row, which also makes `revision` the store's revision; returns the event to fan out. */
   private record(revision: number, type: WatchEventType, object: KernObject, data: string): HistoryEvent {
     const namespace = object.metadata.namespace ?? '';
-    this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data);
+    this.changing(this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data));
     return { revision, type, kind: object.kind, namespace, data, object };
+  }
+
+  /** Notes that a write statement of the running write changed rows. */
+  private changing(result: Database.RunResult): Database.RunResult {
+    if (result.changes > 0) this.opChangedRows = true;
+    return result;
   }
 
   private readCurrent(key: ObjectKey): KernObject {
@@ -305,7 +321,13 @@ export class SqliteStore implements StoreDriver {
   /** Commits a batch of writes in one transaction, then fans the changes out in order. */
   private commitBatch(ops: WriteOp[]): Outcome<KernObject>[] {
     if (this.closed) throw closedError();
-    const outcomes = this.guard(() => this.batchTx.immediate(ops));
+    let outcomes: Outcome<WriteResult>[];
+    try {
+      outcomes = this.batchTx.immediate(ops, false);
+    } catch (err) {
+      if (!(err instanceof UndoBatch)) throw toStoreError(err);
+      outcomes = this.guard(() => this.batchTx.immediate(ops, true));
+    }
     let newest = 0;
     for (const o of outcomes) {
       if (!o.ok || !o.value.event) continue;
@@ -396,6 +418,13 @@ export class SqliteStore implements StoreDriver {
     } catch (err) {
       throw toStoreError(err);
     }
+  }
+}
+
+/** A write of an unguarded batch failed in a way only a savepoint undoes: run the batch again, guarded. */
+class UndoBatch extends Error {
+  constructor(readonly cause: unknown) {
+    super('a write of the batch failed after changing rows');
   }
 }
 
