@@ -62,12 +62,18 @@ describe('SchedulerCache pod updates', () => {
     expect([...cache.podsWithLabel('app', 'web')].map((x) => x.pod)).toEqual([running]);
   });
 
-  it('takes the observed bind of an assumed pod as the newer object, keeping its placement', () => {
+  /** A cache with node n1, on which it assumed pod p (generation 1, 500m, app=web). */
+  const withAssumedPod = (): { cache: SchedulerCache; pending: Pod } => {
     const cache = new SchedulerCache();
     cache.setNode(node('n1'));
     const pending = withGen(pod('p', '', { app: 'web' }), 1);
     delete pending.spec!.nodeName;
     cache.assume(pending, 'n1');
+    return { cache, pending };
+  };
+
+  it('takes the observed bind of an assumed pod as the newer object, keeping its placement', () => {
+    const { cache, pending } = withAssumedPod();
     const [placement] = cache.podsWithLabel('app', 'web');
     // What the bind wrote: nodeName set, so the store bumped the generation.
     const bound = { ...pending, metadata: { ...pending.metadata, generation: 2, resourceVersion: '7' }, spec: { ...pending.spec!, nodeName: 'n1' } };
@@ -81,11 +87,7 @@ describe('SchedulerCache pod updates', () => {
   });
 
   it('recounts an assumed pod whose observed bind changed more than its node', () => {
-    const cache = new SchedulerCache();
-    cache.setNode(node('n1'));
-    const pending = withGen(pod('p', '', { app: 'web' }), 1);
-    delete pending.spec!.nodeName;
-    cache.assume(pending, 'n1');
+    const { cache } = withAssumedPod();
     // A bind plugin that also raised the request: the generation assume() expected, other requests.
     const bound = withGen(pod('p', 'n1', { app: 'web' }), 2, '2');
     cache.setPod(bound);

@@ -225,16 +225,26 @@ describe('SqliteStore', () => {
         return insertEvent.run(...a);
       },
     };
+    // Count the savepoints per write: none while nothing needs undoing.
+    const inner = store as unknown as { opTx: (op: unknown) => unknown };
+    const opTx = inner.opTx;
+    let savepoints = 0;
+    inner.opTx = (op) => { savepoints++; return opTx(op); };
+    await Promise.all([store.create(widget('x')), store.create(widget('y'))]);
+    expect(savepoints).toBe(0);
     const first = await Promise.allSettled([store.create(widget('a')), store.create(widget('half')), store.create(widget('b'))]);
     sql.insertEvent = insertEvent;
+    expect(savepoints).toBe(3);
     expect(first.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await kindOf(Promise.reject((first[1] as PromiseRejectedResult).reason))).toBe('Conflict');
     expect(await kindOf(store.get(key('half')))).toBe('NotFound');
     // JSON.stringify throws a TypeError, not a store error, for an object that refers to itself.
     const second = await Promise.allSettled([store.create(widget('c')), store.create(circular), store.create(widget('d'))]);
     expect(second.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await kindOf(Promise.reject((second[1] as PromiseRejectedResult).reason))).toBe('Invalid');
-    expect(await store.revision()).toBe(4);
-    expect((await store.get(key('d'))).metadata.resourceVersion).toBe('4');
+    expect(savepoints).toBe(3); // it failed before writing: no second run
+    expect(await store.revision()).toBe(6);
+    expect((await store.get(key('d'))).metadata.resourceVersion).toBe('6');
   });
 
   it('hands every watcher of an event one read-only object, not the one the writer got back', async () => {

@@ -58,7 +58,11 @@ interface WriteResult {
   event?: HistoryEvent;
 }
 
-/** One write, run inside the batch transaction (under its own savepoint). */
+/**
+ * One write, run inside the batch transaction. It may run twice (see the
+ * constructor): all it changes is rows, and it must throw before it changes
+ * any when it fails for a reason of its own (Conflict, NotFound...).
+ */
 type WriteOp = () => WriteResult;
 
 /**
@@ -67,9 +71,9 @@ type WriteOp = () => WriteResult;
  *
  * A write takes the next revision, applies the sdk's object rules and writes
  * the object and its history row. Writes that arrive during one turn of the
- * event loop are group-committed in one IMMEDIATE transaction (each under its
- * own savepoint, the revision read once at its start); watchers get the changes right after the commit, before the
- * writers' promises resolve. Several processes may share the file: writes
+ * event loop are group-committed in one IMMEDIATE transaction, which reads the
+ * revision once; a failing write fails alone. Watchers get the changes right
+ * after the commit, before the writers' promises resolve. Several processes may share the file: writes
  * serialize on SQLite's lock, and while any watch is open the store polls
  * `PRAGMA data_version` to pick up the others' commits.
  */
@@ -108,34 +112,16 @@ export class SqliteStore implements StoreDriver {
       this.sql.revision.get() ?? 0,
       { onBusy: () => this.startPolling(), onIdle: () => this.stopPolling() },
     );
-    // A write that fails leaves the others of its batch intact. Most failures
-    // (Conflict, AlreadyExists, NotFound) are found before the write changed
-    // a row, so a batch first runs without a savepoint per write; a write
-    // that fails after changing a row, or with an error of SQLite's, undoes
-    // the batch, which then runs again with a savepoint per write (about 7 µs
-    // each). Only when SQLite itself abandoned the transaction (I/O error,
-    // disk full) does the whole batch fail.
+    // A write that fails leaves the others of its batch intact. Every
+    // failure of a write's own (Conflict, AlreadyExists, NotFound) comes
+    // before it changed a row, and SQLite undoes a failed statement by
+    // itself; so a batch runs with no savepoints, which cost about 10 µs a
+    // write. A write that fails after changing rows (only a fault could do
+    // that) undoes the batch, which runs again with a savepoint per write.
+    // When SQLite itself abandoned the transaction (I/O error, disk full),
+    // the whole batch fails.
     this.opTx = this.db.transaction((op: WriteOp) => op());
-    this.batchTx = this.db.transaction((ops: WriteOp[], guarded: boolean) => {
-      // Read once per batch: the IMMEDIATE transaction holds the write lock,
-      // so no other process can move the revision until it commits.
-      this.batchRevision = this.sql.revision.get() ?? 0;
-      return ops.map((op): Outcome<WriteResult> => {
-        this.opChangedRows = false;
-        try {
-          const value = guarded ? this.opTx(op) : op();
-          if (value.event) this.batchRevision = value.event.revision;
-          return { ok: true, value };
-        } catch (error) {
-          if (!guarded) {
-            if (isKernelError(error) && !this.opChangedRows) return { ok: false, error };
-            throw new UndoBatch(error);
-          }
-          if (!this.db.inTransaction) throw error;
-          return { ok: false, error: toStoreError(error) };
-        }
-      });
-    });
+    this.batchTx = this.db.transaction((ops: WriteOp[], guarded: boolean) => this.runWrites(ops, guarded));
     this.compactTx = this.db.transaction((revision: number) => this.compactInTx(revision));
     this.writes = new GroupCommit((ops) => this.commitBatch(ops));
   }
@@ -286,7 +272,7 @@ export class SqliteStore implements StoreDriver {
     this.sql.compacted.write.run(revision);
   }
 
-  /** The revision the running write records at: one past the batch's newest (a failed write's savepoint gave its revision back). */
+  /** The revision the running write records at: one past the batch's newest (a write that failed took none). */
   private nextRevision(): number {
     return this.batchRevision + 1;
   }
@@ -296,6 +282,28 @@ export class SqliteStore implements StoreDriver {
     const namespace = object.metadata.namespace ?? '';
     this.changing(this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data));
     return { revision, type, kind: object.kind, namespace, data, object };
+  }
+
+  /**
+   * Runs a batch's writes in order, reading the revision first (the
+   * IMMEDIATE transaction holds the write lock, so no other process moves it
+   * meanwhile). Unguarded, a write that fails after changing rows throws
+   * UndoBatch; guarded, each write has its own savepoint.
+   */
+  private runWrites(ops: WriteOp[], guarded: boolean): Outcome<WriteResult>[] {
+    this.batchRevision = this.sql.revision.get() ?? 0;
+    return ops.map((op): Outcome<WriteResult> => {
+      this.opChangedRows = false;
+      try {
+        const value = guarded ? this.opTx(op) : op();
+        if (value.event) this.batchRevision = value.event.revision;
+        return { ok: true, value };
+      } catch (error) {
+        if (!this.db.inTransaction) throw error;
+        if (!guarded && this.opChangedRows) throw new UndoBatch(error);
+        return { ok: false, error: toStoreError(error) };
+      }
+    });
   }
 
   /** Notes that a write statement of the running write changed rows. */
@@ -326,6 +334,8 @@ export class SqliteStore implements StoreDriver {
       outcomes = this.batchTx.immediate(ops, false);
     } catch (err) {
       if (!(err instanceof UndoBatch)) throw toStoreError(err);
+      // Between the two runs the lock is free: another process's write may
+      // come first (this batch then waits for it, as any write does).
       outcomes = this.guard(() => this.batchTx.immediate(ops, true));
     }
     let newest = 0;
@@ -421,10 +431,10 @@ export class SqliteStore implements StoreDriver {
   }
 }
 
-/** A write of an unguarded batch failed in a way only a savepoint undoes: run the batch again, guarded. */
+/** A write failed after changing rows, which only a savepoint per write undoes: the batch runs again, guarded. */
 class UndoBatch extends Error {
-  constructor(readonly cause: unknown) {
-    super('a write of the batch failed after changing rows');
+  constructor(cause: unknown) {
+    super('a write of the batch failed after changing rows', { cause });
   }
 }
 
