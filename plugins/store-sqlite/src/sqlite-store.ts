@@ -73,9 +73,10 @@ type WriteOp = () => WriteResult;
  * the object and its history row. Writes that arrive during one turn of the
  * event loop are group-committed in one IMMEDIATE transaction, which reads the
  * revision once; a failing write fails alone. Watchers get the changes right
- * after the commit, before the writers' promises resolve. Several processes may share the file: writes
- * serialize on SQLite's lock, and while any watch is open the store polls
- * `PRAGMA data_version` to pick up the others' commits.
+ * after the commit, before the writers' promises resolve. Several processes
+ * may share the file: writes serialize on SQLite's lock, and while any watch
+ * is open the store polls `PRAGMA data_version` to pick up the others'
+ * commits.
  */
 export class SqliteStore implements StoreDriver {
   readonly name = 'sqlite';
