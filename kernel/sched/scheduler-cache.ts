@@ -1,4 +1,4 @@
-import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, controllerKey, isTerminalPod, podRequests } from '@kern/sdk';
+import { Node, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, ResourceAmounts, controllerKey, isTerminalPod, podRequests } from '@kern/sdk';
 import { NodeInfoImpl } from './node-info';
 
 /**
@@ -162,22 +162,24 @@ export class SchedulerCache implements NodeInfoLister {
    * plugin may write more than nodeName, and a user's update may have raced
    * the bind.
    */
-  private bindKeptInputs(key: string, nodeName: string, assumed: Pod, observed: Pod): boolean {
+  private bindKeptInputs(key: string, nodeName: string, assumed: Pod, observed: Pod, now: ResourceAmounts): boolean {
     const had = this.nodes.get(nodeName)?.requestsOf(key);
-    const now = podRequests(observed);
-    if (!had || had.cpu !== now.cpu || had.memory !== now.memory || had.pods !== now.pods) return false;
+    if (!had || had.cpu !== now.cpu || had.memory !== now.memory) return false;
+    // Of affinity, the cache reads only the pod (anti-)affinity terms (hasPodAffinity, index).
     const a = assumed.spec?.affinity;
     const b = observed.spec?.affinity;
-    return a === b || JSON.stringify(a) === JSON.stringify(b);
+    return JSON.stringify([a?.podAffinity, a?.podAntiAffinity]) === JSON.stringify([b?.podAffinity, b?.podAntiAffinity]);
   }
 
   private place(key: string, nodeName: string, pod: Pod, observedBind = false): void {
     const prev = this.podNode.get(key);
+    // An observed bind's requests, parsed once for the check and the count below.
+    const requests = observedBind ? podRequests(pod) : undefined;
     if (prev === nodeName) {
       // Most events of a placed pod are status updates: same spec, same
       // labels. Swap the object in and keep the sums and indexes.
       const placed = this.indexed.get(key) as { pod: Pod } | undefined;
-      if (placed && sameSchedulingInputs(placed.pod, pod) && (!observedBind || this.bindKeptInputs(key, nodeName, placed.pod, pod))
+      if (placed && sameSchedulingInputs(placed.pod, pod) && (!requests || this.bindKeptInputs(key, nodeName, placed.pod, pod, requests))
         && this.nodes.get(nodeName)?.replacePod(key, pod)) {
         placed.pod = pod;
         return;
@@ -189,7 +191,7 @@ export class SchedulerCache implements NodeInfoLister {
       n = new NodeInfoImpl({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } }, false);
       this.nodes.set(nodeName, n);
     }
-    n.addPod(pod);
+    n.addPod(pod, requests);
     this.podNode.set(key, nodeName);
     this.index(key, { pod, nodeName });
   }
