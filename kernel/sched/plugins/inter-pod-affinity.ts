@@ -96,6 +96,7 @@ function tallyMap(s: PreFilterState, t: Tally): Map<string, number> {
 }
 
 const EXISTING_ANTI: Tally = { kind: 'existingAnti' };
+const OWN_TERM_KINDS = ['affinity', 'anti'] as const;
 
 /**
  * The domains `other`, on a node with `labels`, counts in for `pod`: with
@@ -112,7 +113,7 @@ function domainsOf(s: PreFilterState, pod: Pod, other: Pod, labels: Record<strin
     return;
   }
   const ns = pod.metadata.namespace;
-  for (const kind of ['affinity', 'anti'] as const) {
+  for (const kind of OWN_TERM_KINDS) {
     const terms = kind === 'affinity' ? s.affinityTerms : s.antiTerms;
     for (let i = 0; i < terms.length; i++) {
       const v = labels[terms[i].topologyKey];
