@@ -179,7 +179,11 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   return app;
 }
 
-/** `/healthz` or `/version` for any spelling of them (case, a trailing slash); other paths as they are. */
+/**
+ * `/healthz` or `/version` for any spelling of them (case, a trailing slash);
+ * other paths as they are. Both names are 8 characters long, which the length
+ * test relies on: a public path of another length needs it changed.
+ */
 function publicPath(path: string): string {
   if (path.length !== 8 && path.length !== 9) return path;
   const p = path.toLowerCase();
