@@ -81,6 +81,7 @@ export class HollowNodeFleet {
   private readonly reported = new Set<string>();
   private pendingReports: any[] = [];
   private reporting = false;
+  private stopped = false;
 
   constructor(private readonly opts: FleetOptions) {
     this.names = Array.from({ length: opts.count }, (_, i) => `${opts.prefix}-${String(i).padStart(5, '0')}`);
@@ -145,7 +146,7 @@ export class HollowNodeFleet {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      while (this.pendingReports.length) {
+      while (this.pendingReports.length && !this.stopped) {
         const batch = this.pendingReports.splice(0, 64);
         await inParallel(batch, 4, async (pod) => {
           const now = new Date().toISOString();
@@ -157,12 +158,18 @@ export class HollowNodeFleet {
           await this.client.send('PUT', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status });
         });
       }
+    } catch (e) {
+      // A report cut off by stop() (the kernel is going away) is expected.
+      if (!this.stopped) throw e;
     } finally {
       this.reporting = false;
     }
   }
 
+  /** Stops renewing and reporting; reports still queued are dropped. */
   stop(): void {
+    this.stopped = true;
+    this.pendingReports = [];
     if (this.timer) clearInterval(this.timer);
     this.stopWatch?.();
     this.client.close();
