@@ -8,10 +8,9 @@ interface Pending<Op, R> {
 }
 
 /**
- * Group commit: write operations submitted while the event loop is busy are
- * committed together in one transaction at the next turn of the loop, so the
- * fixed cost of a commit (locks, WAL frames) is paid once per batch instead
- * of once per write.
+ * Group commit: write operations submitted close together are committed
+ * together in one transaction, so the fixed cost of a commit (locks, WAL
+ * frames) is paid once per batch instead of once per write.
  *
  * A batch commits one turn of the loop after its first write, not in the same
  * turn: the extra turn polls for I/O once more (without blocking), so
