@@ -149,6 +149,7 @@ export class HollowNodeFleet {
       while (this.pendingReports.length && !this.stopped) {
         const batch = this.pendingReports.splice(0, 64);
         await inParallel(batch, 4, async (pod) => {
+          if (this.stopped) return;
           const now = new Date().toISOString();
           const status = {
             phase: 'Running', startTime: now, hostIP: '127.0.0.1',

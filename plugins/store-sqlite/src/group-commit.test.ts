@@ -20,7 +20,8 @@ describe('GroupCommit', () => {
   it('lets a write that comes one turn of the loop later join the batch', async () => {
     const { batches, group } = recorder();
     const first = group.submit(1);
-    // Runs after the first write's turn, as a request read in the next poll would.
+    // Queued behind the first write's setImmediate, so it comes after that
+    // write's turn ended and before its batch commits.
     const second = new Promise<number>((resolve) => setImmediate(() => resolve(group.submit(2))));
     await expect(Promise.all([first, second])).resolves.toEqual([10, 20]);
     expect(batches).toEqual([[1, 2]]);

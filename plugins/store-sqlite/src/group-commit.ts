@@ -12,15 +12,16 @@ interface Pending<Op, R> {
  * together in one transaction, so the fixed cost of a commit (locks, WAL
  * frames) is paid once per batch instead of once per write.
  *
- * A batch commits one turn of the loop after its first write, not in the same
- * turn: the extra turn polls for I/O once more (without blocking), so
- * requests that arrived while the first was handled join its batch. With two
- * clients each waiting on its own reply, writes otherwise commit one by one
- * (95% of batches held one write in bench:api), and each reply is written
- * alone. Writing two replies together wakes the client process once, and on
- * this VM a cross-CPU wake-up is most of a loopback write's cost. The extra
- * turn made 30% of those batches hold two writes and cut the kernel's CPU
- * per create by 6 to 11%. A lone write waits two `setImmediate`s.
+ * A batch commits one turn of the loop after its first write, not in the
+ * same turn (two turns when that write came from a setImmediate callback,
+ * such as a continuation of the previous batch). The extra turn polls for
+ * I/O once more (without blocking), so requests that arrived while the first
+ * was handled join its batch. With two clients each waiting on its own
+ * reply, writes otherwise commit one by one (95% of batches held one write in
+ * bench:api), and each reply is written alone. Writing two replies together
+ * wakes the client process once, and on this VM a cross-CPU wake-up is most
+ * of a loopback write's cost. The extra turn made 30% of those batches hold
+ * two writes and cut the kernel's CPU per create by 6 to 11%.
  *
  * `commit` runs a batch and reports each operation's outcome in order; when it
  * throws, every operation in the batch fails with that error.
