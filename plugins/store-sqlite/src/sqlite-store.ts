@@ -70,9 +70,9 @@ type WriteOp = () => WriteResult;
  * the objects and a change history whose newest row is the global revision.
  *
  * A write takes the next revision, applies the sdk's object rules and writes
- * the object and its history row. Writes that arrive during one turn of the
- * event loop are group-committed in one IMMEDIATE transaction, which reads the
- * revision once; a failing write fails alone. Watchers get the changes right
+ * the object and its history row. Writes that arrive close together are
+ * group-committed (see GroupCommit for when a batch closes) in one IMMEDIATE
+ * transaction, which reads the revision once; a failing write fails alone. Watchers get the changes right
  * after the commit, before the writers' promises resolve. Several processes
  * may share the file: writes serialize on SQLite's lock, and while any watch
  * is open the store polls `PRAGMA data_version` to pick up the others'
