@@ -99,25 +99,27 @@ const EXISTING_ANTI: Tally = { kind: 'existingAnti' };
 const OWN_TERM_KINDS = ['affinity', 'anti'] as const;
 
 /**
- * The domains `other`, on a node with `labels`, counts in for `pod`: with
- * `owner`, those of its required anti-affinity terms that select `pod`; with
- * `candidate`, those of `pod`'s required terms (in `s`) that select it.
- * preFilter counts every pod this way; the extensions add or take one away.
+ * The domains `owner`, on a node with `labels`, counts in for `pod` as an
+ * existing pod: those of its required anti-affinity terms that select `pod`.
  */
-function domainsOf(s: PreFilterState, pod: Pod, other: Pod, labels: Record<string, string>, role: 'owner' | 'candidate', visit: (t: Tally, key: string) => void): void {
-  if (role === 'owner') {
-    for (const term of other.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-      const v = labels[term.topologyKey];
-      if (v !== undefined && termMatches(term, other.metadata.namespace, pod)) visit(EXISTING_ANTI, pair(term.topologyKey, v));
-    }
-    return;
+function ownerDomains(pod: Pod, owner: Pod, labels: Record<string, string>, visit: (t: Tally, key: string) => void): void {
+  for (const term of owner.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+    const v = labels[term.topologyKey];
+    if (v !== undefined && termMatches(term, owner.metadata.namespace, pod)) visit(EXISTING_ANTI, pair(term.topologyKey, v));
   }
+}
+
+/**
+ * The domains `candidate`, on a node with `labels`, counts in for `pod`'s own
+ * required terms (in `s`): those of the terms that select it.
+ */
+function candidateDomains(s: PreFilterState, pod: Pod, candidate: Pod, labels: Record<string, string>, visit: (t: Tally, key: string) => void): void {
   const ns = pod.metadata.namespace;
   for (const kind of OWN_TERM_KINDS) {
     const terms = kind === 'affinity' ? s.affinityTerms : s.antiTerms;
     for (let i = 0; i < terms.length; i++) {
       const v = labels[terms[i].topologyKey];
-      if (v !== undefined && termMatches(terms[i], ns, other)) visit({ kind, i }, pair(terms[i].topologyKey, v));
+      if (v !== undefined && termMatches(terms[i], ns, candidate)) visit({ kind, i }, pair(terms[i].topologyKey, v));
     }
   }
 }
@@ -134,8 +136,9 @@ function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeIn
   // The domains to change first, so a pod that matches nothing copies nothing.
   const changes: [Tally, string][] = [];
   const collect = (t: Tally, key: string) => { changes.push([t, key]); };
-  domainsOf(s, pod, other, labels, 'owner', collect);
-  domainsOf(s, pod, other, labels, 'candidate', collect);
+  // preFilter counts every pod both ways; an extension adds or takes away one.
+  ownerDomains(pod, other, labels, collect);
+  candidateDomains(s, pod, other, labels, collect);
   if (changes.length === 0) return Status.success();
   const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
   for (const [t, key] of changes) bump(tallyMap(next, t), key, sign);
@@ -166,8 +169,8 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
       add(tallyMap(s, t), key);
       if (t.kind === 'existingAnti') anyExistingAnti = true;
     };
-    const visitExisting = (existing: Pod, labels: Record<string, string>) => domainsOf(s, pod, existing, labels, 'owner', count);
-    const visitCandidate = (existing: Pod, labels: Record<string, string>) => domainsOf(s, pod, existing, labels, 'candidate', count);
+    const visitExisting = (existing: Pod, labels: Record<string, string>) => ownerDomains(pod, existing, labels, count);
+    const visitCandidate = (existing: Pod, labels: Record<string, string>) => candidateDomains(s, pod, existing, labels, count);
     const terms = [...affinityTerms, ...antiTerms];
     visitRelevantPods(nodes, pod, terms, nodes.podsWithRequiredAntiAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();
