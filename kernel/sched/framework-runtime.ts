@@ -1,6 +1,7 @@
 import {
   CycleState, Disposable, NodeInfo, Pod, SchedulerHandle, SchedulerPluginRegistry, SchedulingPlugin, Status, errors, toDisposable,
 } from '@kern/sdk';
+import { SUCCESS } from './sdk-values';
 
 export class MapCycleState implements CycleState {
   constructor(private readonly data = new Map<string, unknown>()) {}
@@ -56,7 +57,7 @@ export class SchedulerPluginSet implements SchedulerPluginRegistry {
 
 /** A plugin's answer as the framework reports it: a rejection or error names the plugin. */
 function verdict(plugin: string, s: Status | undefined): Status {
-  if (!s) return Status.success();
+  if (!s) return SUCCESS;
   return s.code === 'Success' || s.code === 'Skip' ? s : { ...s, plugin };
 }
 
@@ -109,21 +110,29 @@ export class FrameworkRuntime {
     return Status.success();
   }
 
-  /** Filters in order; the first non-success is the node's verdict. */
-  filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
-    const active = state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();
+  /** The filter plugins an attempt runs: those whose preFilter did not skip (all before preFilter ran). */
+  activeFilters(state: CycleState): readonly SchedulingPlugin[] {
+    return state.read<readonly SchedulingPlugin[]>(ACTIVE_FILTERS) ?? this.plugins.all();
+  }
+
+  /**
+   * Filters in order; the first non-success is the node's verdict. `active`
+   * is {@link activeFilters}, passed in by callers that filter many nodes.
+   */
+  filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle, active = this.activeFilters(state)): Status {
     // No guard() closure: this runs for every plugin × node × pod.
-    for (const p of active) {
+    for (let i = 0; i < active.length; i++) {
+      const p = active[i];
       if (!p.filter) continue;
-      let s: Status;
+      let s: Status | undefined;
       try {
-        s = verdict(p.name, p.filter(state, pod, nodeInfo, handle));
+        s = p.filter(state, pod, nodeInfo, handle);
       } catch (e) {
         return pluginError(p.name, e);
       }
-      if (s.code !== 'Success' && s.code !== 'Skip') return s;
+      if (s && s.code !== 'Success' && s.code !== 'Skip') return { ...s, plugin: p.name };
     }
-    return Status.success();
+    return SUCCESS;
   }
 
   /**

@@ -288,12 +288,13 @@ export class Scheduler {
     const nominatedInfo = nominatedName ? this.cache.get(nominatedName) : undefined;
     if (nominatedInfo && this.filterNode(state, pod, nominatedInfo).code === 'Success') return { feasible: [nominatedInfo], failed };
     const want = sample ? numFeasibleNodesToFind(all.length, this.options.percentageOfNodesToScore) : all.length;
+    const active = this.framework.activeFilters(state);
     const feasible: NodeInfo[] = [];
     const n = all.length;
     let i = 0;
     for (; i < n && feasible.length < want; i++) {
       const info = all[(this.nextStartIndex + i) % n];
-      const s = this.filterNode(state, pod, info);
+      const s = this.filterNode(state, pod, info, active);
       if (s.code === 'Success') feasible.push(info);
       else failed.set(info.node.metadata.name, s);
     }
@@ -306,14 +307,14 @@ export class Scheduler {
    * priority were already there (the room their preemption made is theirs),
    * and as it is; both must pass, as in kube-scheduler.
    */
-  private filterNode(state: CycleState, pod: Pod, info: NodeInfo): Status {
+  private filterNode(state: CycleState, pod: Pod, info: NodeInfo, active = this.framework.activeFilters(state)): Status {
     const withThem = this.withNominated(state, pod, info);
     if (withThem) {
       if (withThem.status.code !== 'Success') return withThem.status;
-      const s = this.framework.filter(withThem.state, pod, withThem.info, this.handle);
+      const s = this.framework.filter(withThem.state, pod, withThem.info, this.handle, active);
       if (s.code !== 'Success') return s;
     }
-    return this.framework.filter(state, pod, info, this.handle);
+    return this.framework.filter(state, pod, info, this.handle, active);
   }
 
   /**

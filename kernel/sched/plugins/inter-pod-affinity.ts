@@ -1,6 +1,7 @@
 import {
   CycleState, FilterPlugin, LabelSelector, NodeInfo, NodeInfoLister, PlacedPod, Pod, PodAffinityTerm, PreFilterExtensions, ScorePlugin, SchedReasons, SchedulerHandle, Status, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
+import { SUCCESS } from '../sdk-values';
 
 const STATE = 'InterPodAffinity/prefilter';
 const SCORE_STATE = 'InterPodAffinity/prescore';
@@ -131,7 +132,7 @@ function candidateDomains(s: PreFilterState, pod: Pod, candidate: Pod, labels: R
  */
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<PreFilterState>(STATE);
-  if (!s) return Status.success();
+  if (!s) return SUCCESS;
   const labels = nodeInfo.labels;
   // The domains to change first, so a pod that matches nothing copies nothing.
   const changes: [Tally, string][] = [];
@@ -139,12 +140,12 @@ function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeIn
   // preFilter counts every pod both ways; an extension adds or takes away one.
   ownerDomains(pod, other, labels, collect);
   candidateDomains(s, pod, other, labels, collect);
-  if (changes.length === 0) return Status.success();
+  if (changes.length === 0) return SUCCESS;
   const next: PreFilterState = { ...s, existingAnti: new Map(s.existingAnti), affinity: s.affinity.map((m) => new Map(m)), anti: s.anti.map((m) => new Map(m)) };
   for (const [t, key] of changes) bump(tallyMap(next, t), key, sign);
   next.selfAffinityAllowed = selfAffinityAllowed(next, pod);
   state.write(STATE, next);
-  return Status.success();
+  return SUCCESS;
 }
 
 /**
@@ -176,7 +177,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     if (!anyExistingAnti && affinityTerms.length === 0 && antiTerms.length === 0) return Status.skip();
     s.selfAffinityAllowed = selfAffinityAllowed(s, pod);
     state.write(STATE, s);
-    return Status.success();
+    return SUCCESS;
   }
 
   /** Preemption's trial evictions and nominated pods change which domains hold matching pods. */
@@ -187,14 +188,16 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
 
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<PreFilterState>(STATE);
-    if (!s) return Status.success();
+    if (!s) return SUCCESS;
     const labels = nodeInfo.labels;
     for (let i = 0; i < s.antiTerms.length; i++) {
       const v = labels[s.antiTerms[i].topologyKey];
       if (v !== undefined && (s.anti[i].get(pair(s.antiTerms[i].topologyKey, v)) ?? 0) > 0) return Status.unschedulable(SchedReasons.PodAntiAffinityMismatch);
     }
-    for (const [key, v] of Object.entries(labels)) {
-      if ((s.existingAnti.get(pair(key, v)) ?? 0) > 0) return Status.unschedulable(SchedReasons.ExistingPodsAntiAffinityMismatch);
+    if (s.existingAnti.size > 0) {
+      for (const key in labels) {
+        if ((s.existingAnti.get(pair(key, labels[key])) ?? 0) > 0) return Status.unschedulable(SchedReasons.ExistingPodsAntiAffinityMismatch);
+      }
     }
     if (s.affinityTerms.length > 0) {
       for (let i = 0; i < s.affinityTerms.length; i++) {
@@ -204,7 +207,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
         if (!s.selfAffinityAllowed && !((s.affinity[i].get(pair(key, v)) ?? 0) > 0)) return Status.unresolvable(SchedReasons.PodAffinityMismatch);
       }
     }
-    return Status.success();
+    return SUCCESS;
   }
 
   preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[], handle: SchedulerHandle): Status {
@@ -240,7 +243,7 @@ export class InterPodAffinity implements FilterPlugin, ScorePlugin {
     visitRelevantPods(nodes, pod, terms, nodes.podsWithPreferredAffinity?.bind(nodes), visitExisting, visitCandidate);
     if (!any) return Status.skip();
     state.write(SCORE_STATE, weights);
-    return Status.success();
+    return SUCCESS;
   }
 
   score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {

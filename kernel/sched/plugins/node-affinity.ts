@@ -1,5 +1,6 @@
 import { CycleState, FilterPlugin, NodeInfo, NodeSelectorRequirement, NodeSelectorTerm, Pod, ScorePlugin, SchedReasons, Status } from '@kern/sdk';
 import { defaultNormalize } from './taint-toleration';
+import { SUCCESS } from '../sdk-values';
 
 export function matchesRequirement(r: NodeSelectorRequirement, labels: Record<string, string>): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, r.key);
@@ -32,7 +33,8 @@ export function matchesTerm(term: NodeSelectorTerm, nodeInfo: NodeInfo): boolean
 /** `spec.nodeSelector` and required node affinity (terms ORed). */
 export function matchesNodeSelectorAndAffinity(pod: Pod, nodeInfo: NodeInfo): boolean {
   const labels = nodeInfo.labels;
-  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const selector = pod.spec?.nodeSelector;
+  if (selector) for (const k in selector) if (labels[k] !== selector[k]) return false;
   const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required) return required.nodeSelectorTerms.some((t) => matchesTerm(t, nodeInfo));
   return true;
@@ -45,12 +47,19 @@ export function matchesNodeSelectorAndAffinity(pod: Pod, nodeInfo: NodeInfo): bo
 export class NodeAffinity implements FilterPlugin, ScorePlugin {
   readonly name = 'NodeAffinity';
 
+  /** Nothing to filter for a pod without a node selector or required node affinity (as kube-scheduler). */
+  preFilter(_state: CycleState, pod: Pod): Status {
+    const selector = pod.spec?.nodeSelector;
+    const hasSelector = !!selector && Object.keys(selector).length > 0;
+    return hasSelector || pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ? SUCCESS : Status.skip();
+  }
+
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
-    return matchesNodeSelectorAndAffinity(pod, nodeInfo) ? Status.success() : Status.unresolvable(SchedReasons.NodeSelectorMismatch);
+    return matchesNodeSelectorAndAffinity(pod, nodeInfo) ? SUCCESS : Status.unresolvable(SchedReasons.NodeSelectorMismatch);
   }
 
   preScore(_state: CycleState, pod: Pod): Status {
-    return pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length ? Status.success() : Status.skip();
+    return pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length ? SUCCESS : Status.skip();
   }
 
   score(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {

@@ -1,4 +1,5 @@
-import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ResourceAmounts, ScorePlugin, SchedReasons, SchedulerHandle, Status } from '@kern/sdk';
+import { CycleState, FilterPlugin, NodeInfo, Pod, ResourceAmounts, ScorePlugin, SchedReasons, SchedulerHandle, Status } from '@kern/sdk';
+import { MAX_SCORE, SUCCESS } from '../sdk-values';
 
 const REQUESTS = 'NodeResourcesFit/requests';
 
@@ -24,12 +25,12 @@ export class NodeResourcesFit implements FilterPlugin {
 
   preFilter(state: CycleState, pod: Pod, handle: SchedulerHandle): Status {
     state.write(REQUESTS, handle.podRequests(pod));
-    return Status.success();
+    return SUCCESS;
   }
 
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): Status {
     const reasons = insufficientResources(requestsOf(state, pod, handle), nodeInfo);
-    return reasons.length ? Status.unschedulable(...reasons) : Status.success();
+    return reasons.length ? Status.unschedulable(...reasons) : SUCCESS;
   }
 }
 
@@ -46,7 +47,7 @@ export class NodeResourcesLeastAllocated implements ScorePlugin {
 
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): number {
     const f = fractions(state, pod, nodeInfo, handle);
-    return Math.round(MAX_NODE_SCORE * ((1 - f.cpu) + (1 - f.memory)) / 2);
+    return Math.round(MAX_SCORE * ((1 - f.cpu) + (1 - f.memory)) / 2);
   }
 }
 
@@ -57,6 +58,6 @@ export class NodeResourcesBalancedAllocation implements ScorePlugin {
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo, handle: SchedulerHandle): number {
     const f = fractions(state, pod, nodeInfo, handle);
     const std = Math.abs(f.cpu - f.memory) / 2;
-    return Math.round(MAX_NODE_SCORE * (1 - std));
+    return Math.round(MAX_SCORE * (1 - std));
   }
 }

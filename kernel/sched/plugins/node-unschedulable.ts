@@ -1,4 +1,5 @@
 import { CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status, TAINT_NODE_UNSCHEDULABLE, toleratesAny } from '@kern/sdk';
+import { SUCCESS } from '../sdk-values';
 
 /**
  * Cordoned nodes (`spec.unschedulable`) take only pods tolerating
@@ -14,6 +15,6 @@ export class NodeUnschedulable implements FilterPlugin {
       const taint = { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' as const };
       if (!toleratesAny(pod.spec?.tolerations, taint)) return Status.unresolvable(SchedReasons.NodeUnschedulable);
     }
-    return Status.success();
+    return SUCCESS;
   }
 }

@@ -190,6 +190,12 @@ describe('score plugins', () => {
       [node('a', { labels: { disk: 'ssd' } }), node('b')], [], (s) => expect(s).toEqual({ a: 100, b: 0 })],
     ['PreferNoSchedule taint', new TaintToleration(), pod('p'), [node('a', { spec: { taints: [{ key: 'k', effect: 'PreferNoSchedule' }] } }), node('b')], [],
       (s) => expect(s).toEqual({ a: 0, b: 100 })],
+    ['PreferNoSchedule taints counted against the most (one of three tolerated)', new TaintToleration(),
+      pod('p', { tolerations: [{ key: 'ok', operator: 'Exists', effect: 'PreferNoSchedule' }] }),
+      [node('a', { spec: { taints: [{ key: 'k1', effect: 'PreferNoSchedule' }, { key: 'k2', effect: 'PreferNoSchedule' }] } }),
+        node('b', { spec: { taints: [{ key: 'k1', effect: 'PreferNoSchedule' }, { key: 'ok', effect: 'PreferNoSchedule' }] } }),
+        node('c', { spec: { taints: [{ key: 'ok', effect: 'PreferNoSchedule' }] } })], [],
+      (s) => expect(s).toEqual({ a: 0, b: 50, c: 100 })],
     ['preferred anti-affinity', new InterPodAffinity(),
       pod('p', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: { labelSelector: { matchLabels: { app: 'w' } }, topologyKey: 'kubernetes.io/hostname' } }] } } }),
       [node('a'), node('b')], [['a', pod('w', {}, { app: 'w' })]], (s) => expect(s).toEqual({ a: 0, b: 100 })],
@@ -201,6 +207,23 @@ describe('score plugins', () => {
       [node('a', { labels: { zone: 'z1' } }), node('b', { labels: { zone: 'z2' } })], [['a', pod('w1', {}, { app: 'w' })]], (s) => expect(s).toEqual({ a: 0, b: 100 })],
   ])('%s', (_name, plugin, p, nodes, placed, check) => {
     check(scoreAll(plugin, p, nodes, placed));
+  });
+});
+
+describe('preFilter skips', () => {
+  // A skipped filter is left out of the attempt: it must be one that would pass every node.
+  it.each<[string, SchedulingPlugin, Pod, 'Skip' | 'Success']>([
+    ['NodeName without spec.nodeName', new NodeName(), pod('p'), 'Skip'],
+    ['NodeName with spec.nodeName', new NodeName(), pod('p', { nodeName: 'a' }), 'Success'],
+    ['NodeAffinity without selector or required affinity', new NodeAffinity(), pod('p', { nodeSelector: {} }), 'Skip'],
+    ['NodeAffinity with a node selector', new NodeAffinity(), pod('p', { nodeSelector: { disk: 'ssd' } }), 'Success'],
+    ['NodeAffinity with required affinity', new NodeAffinity(),
+      pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'Exists' }] }] } } } }), 'Success'],
+    ['NodeAffinity with only preferred affinity', new NodeAffinity(),
+      pod('p', { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'disk', operator: 'Exists' }] } }] } } }), 'Skip'],
+  ])('%s', (_name, plugin, p, code) => {
+    const { handle } = cluster([node('a')]);
+    expect(plugin.preFilter!(new MapCycleState(), p, handle).code).toBe(code);
   });
 });
 

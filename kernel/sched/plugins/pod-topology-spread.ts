@@ -3,6 +3,7 @@ import {
 } from '@kern/sdk';
 import { matchesNodeSelectorAndAffinity } from './node-affinity';
 import { reverseNormalize } from './taint-toleration';
+import { SUCCESS } from '../sdk-values';
 
 const STATE = 'PodTopologySpread/prefilter';
 const SCORE_STATE = 'PodTopologySpread/prescore';
@@ -46,8 +47,8 @@ function countMatching(pod: Pod, constraints: TopologySpreadConstraint[], handle
  */
 function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeInfo, sign: 1 | -1): Status {
   const s = state.read<Counts>(STATE);
-  if (!s) return Status.success();
-  if (!matchesNodeSelectorAndAffinity(pod, nodeInfo)) return Status.success();
+  if (!s) return SUCCESS;
+  if (!matchesNodeSelectorAndAffinity(pod, nodeInfo)) return SUCCESS;
   const labels = nodeInfo.labels;
   const counts = s.counts.map((m, i) => {
     const v = labels[s.constraints[i].topologyKey];
@@ -55,7 +56,7 @@ function updateWithPod(state: CycleState, pod: Pod, other: Pod, nodeInfo: NodeIn
     return new Map(m).set(v, Math.max(0, (m.get(v) ?? 0) + sign));
   });
   state.write(STATE, { ...s, counts });
-  return Status.success();
+  return SUCCESS;
 }
 
 /**
@@ -70,7 +71,7 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
     const hard = (pod.spec?.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable !== 'ScheduleAnyway');
     if (hard.length === 0) return Status.skip();
     state.write(STATE, countMatching(pod, hard, handle));
-    return Status.success();
+    return SUCCESS;
   }
 
   /** Preemption's trial evictions and nominated pods change the counts per domain. */
@@ -81,7 +82,7 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
 
   filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status {
     const s = state.read<Counts>(STATE);
-    if (!s) return Status.success();
+    if (!s) return SUCCESS;
     const labels = nodeInfo.labels;
     for (let i = 0; i < s.constraints.length; i++) {
       const c = s.constraints[i];
@@ -93,14 +94,14 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
       const here = (s.counts[i].get(v) ?? 0) + (s.self[i] ? 1 : 0);
       if (here - min > c.maxSkew) return Status.unschedulable(SchedReasons.TopologySpreadMismatch);
     }
-    return Status.success();
+    return SUCCESS;
   }
 
   preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[], handle: SchedulerHandle): Status {
     const soft = (pod.spec?.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
     if (soft.length === 0) return Status.skip();
     state.write(SCORE_STATE, countMatching(pod, soft, handle));
-    return Status.success();
+    return SUCCESS;
   }
 
   score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {

@@ -1,6 +1,7 @@
 import {
-  CycleState, FilterPlugin, NODE_RUNTIME_DEDICATED_LABEL, NODE_RUNTIME_LABEL, NodeInfo, Pod, SchedReasons, Status,
+  CycleState, FilterPlugin, NodeInfo, Pod, SchedReasons, Status,
 } from '@kern/sdk';
+import { RUNTIME_DEDICATED_LABEL, RUNTIME_LABEL, SUCCESS } from '../sdk-values';
 
 /**
  * A pod with `spec.runtimeClassName` fits only nodes whose agent runs that
@@ -14,7 +15,7 @@ export class RuntimeClass implements FilterPlugin {
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status {
     const labels = nodeInfo.labels;
     const wanted = pod.spec?.runtimeClassName;
-    if (wanted) return labels[NODE_RUNTIME_LABEL] === wanted ? Status.success() : Status.unresolvable(SchedReasons.RuntimeClassMismatch);
-    return labels[NODE_RUNTIME_DEDICATED_LABEL] === 'true' ? Status.unresolvable(SchedReasons.RuntimeClassMismatch) : Status.success();
+    if (wanted) return labels[RUNTIME_LABEL] === wanted ? SUCCESS : Status.unresolvable(SchedReasons.RuntimeClassMismatch);
+    return labels[RUNTIME_DEDICATED_LABEL] === 'true' ? Status.unresolvable(SchedReasons.RuntimeClassMismatch) : SUCCESS;
   }
 }
