@@ -10,14 +10,17 @@ function requestsOf(state: CycleState, pod: Pod, handle: SchedulerHandle): Resou
 }
 
 /** The reasons `pod` (asking for `want`) does not fit into what is left on the node; empty when it fits. */
-export function insufficientResources(want: ResourceAmounts, nodeInfo: NodeInfo): string[] {
-  const out: string[] = [];
+export function insufficientResources(want: ResourceAmounts, nodeInfo: NodeInfo): readonly string[] {
   const { allocatable: a, requested: r } = nodeInfo;
-  if (r.pods + 1 > a.pods) out.push(SchedReasons.TooManyPods);
-  if (want.cpu > 0 && r.cpu + want.cpu > a.cpu) out.push(SchedReasons.InsufficientCpu);
-  if (want.memory > 0 && r.memory + want.memory > a.memory) out.push(SchedReasons.InsufficientMemory);
-  return out;
+  // Most nodes fit: no array for them (this runs per pod × node).
+  let out: string[] | undefined;
+  if (r.pods + 1 > a.pods) (out ??= []).push(SchedReasons.TooManyPods);
+  if (want.cpu > 0 && r.cpu + want.cpu > a.cpu) (out ??= []).push(SchedReasons.InsufficientCpu);
+  if (want.memory > 0 && r.memory + want.memory > a.memory) (out ??= []).push(SchedReasons.InsufficientMemory);
+  return out ?? FITS;
 }
+
+const FITS: readonly string[] = Object.freeze([]);
 
 /** Requests against allocatable minus what every assigned, non-terminal pod requests. */
 export class NodeResourcesFit implements FilterPlugin {
