@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import {
-  KernObject, KindInfo, ObjectList, SyscallWatch, WatchArgs, WatchEvent, errors, isTooOld, parseApiVersion,
+  KernObject, KindInfo, ObjectList, SyscallWatch, WatchArgs, WatchEvent, errors, isTooOld, parseApiVersion, writtenJsonOf,
 } from '@kern/sdk';
 import { ApiContext } from '../api-context';
 import { Caller } from '../../syscalls/syscall-table';
@@ -113,9 +113,18 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Sets a JSON reply; serializes here and sets the type directly, skipping Koa's mime lookup. */
 export function sendJson(c: Koa.Context, status: number, body: unknown): void {
+  sendJsonText(c, status, JSON.stringify(body));
+}
+
+/** Replies with a write's result, as the JSON the store wrote when it has it (nothing changes the result in between). */
+function sendWritten(c: Koa.Context, status: number, result: unknown): void {
+  sendJsonText(c, status, writtenJsonOf(result) ?? JSON.stringify(result));
+}
+
+function sendJsonText(c: Koa.Context, status: number, json: string): void {
   c.status = status;
   c.res.setHeader('Content-Type', JSON_TYPE);
-  c.body = JSON.stringify(body);
+  c.body = json;
 }
 
 function prefix(apiVersion: string): string {
@@ -211,12 +220,12 @@ async function objectFromBody(c: Koa.Context, scope: RequestScope, info: KindInf
 
 async function createObject(c: Koa.Context, scope: RequestScope, info: KindInfo, route: ResourcePath): Promise<void> {
   const object = await objectFromBody(c, scope, info, route);
-  sendJson(c, 201, await scope.api.syscalls.dispatch('state.create', { object }, scope.caller));
+  sendWritten(c, 201, await scope.api.syscalls.dispatch('state.create', { object }, scope.caller));
 }
 
 async function updateObject(c: Koa.Context, scope: RequestScope, info: KindInfo, route: ResourcePath): Promise<void> {
   const object = await objectFromBody(c, scope, info, route);
-  sendJson(c, 200, await scope.api.syscalls.dispatch('state.update', { object, subresource: route.subresource }, scope.caller));
+  sendWritten(c, 200, await scope.api.syscalls.dispatch('state.update', { object, subresource: route.subresource }, scope.caller));
 }
 
 async function deleteObject(c: Koa.Context, scope: RequestScope, info: KindInfo, route: ResourcePath): Promise<void> {

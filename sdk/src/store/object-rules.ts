@@ -33,7 +33,21 @@ export function checkStorable(obj: KernObject): void {
 /** What a driver stores for a prepared object: its JSON, and a private copy parsed from it to hand out. */
 export function storedForm<T>(prepared: T): { data: string; object: T } {
   const data = JSON.stringify(prepared);
-  return { data, object: JSON.parse(data) as T };
+  const object = JSON.parse(data) as T;
+  if (object !== null && typeof object === 'object') writtenJson.set(object, data);
+  return { data, object };
+}
+
+/** The JSON each private copy from storedForm was parsed from. */
+const writtenJson = new WeakMap<object, string>();
+
+/**
+ * The JSON a write's result was parsed from (see storedForm); undefined for
+ * any other object. The result is the caller's to change, so this is only
+ * for replying with it at once: an API server saves serializing it again.
+ */
+export function writtenJsonOf(object: unknown): string | undefined {
+  return object !== null && typeof object === 'object' ? writtenJson.get(object) : undefined;
 }
 
 /** The object as stored by a create at `revision` (shares nested values with `obj`: see storedForm). */
