@@ -13,6 +13,7 @@ import { ApiContext } from './api/api-context';
 import { SchedulerPluginSet } from './sched/framework-runtime';
 import { NodeLifecycleController } from './sched/node-lifecycle-controller';
 import { Scheduler } from './sched/scheduler';
+import { startClusterInformers } from './sched/cluster-informers';
 import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
@@ -144,8 +145,12 @@ export class Kernel {
   /** The scheduler (binds pending pods), its syscalls, and the node lifecycle controller. */
   private async startScheduling(): Promise<void> {
     const cfg = this.config.scheduler ?? {};
+    const informers = startClusterInformers(this.syscalls.handleFor('kernel:informers', ['state.list', 'state.watch']), this.logger.child({ component: 'informers' }));
+    // Closers run in reverse: the caches stop after the scheduler and the lifecycle controller.
+    this.closers.push(() => informers.stop());
     const scheduler = new Scheduler(this.syscalls.handleFor('kernel:scheduler', ['state.*']), this.logger.child({ component: 'scheduler' }), this.schedulerPlugins, {
       percentageOfNodesToScore: cfg.percentageOfNodesToScore,
+      informers,
     });
     await scheduler.start();
     this.scheduler = scheduler;
@@ -153,6 +158,7 @@ export class Kernel {
     this.track(registerSchedulerSyscalls(this.syscalls, scheduler));
     const lifecycle = new NodeLifecycleController(this.syscalls.handleFor('kernel:node-lifecycle', ['state.*']), this.logger.child({ component: 'node-lifecycle' }), {
       nodeLossGraceSeconds: cfg.nodeLossGraceSeconds,
+      informers,
     });
     await lifecycle.start();
     this.closers.push(() => lifecycle.stop());

@@ -1,8 +1,9 @@
 import {
-  CycleState, DEFAULT_SCHEDULER_NAME, Disposable, Informer, KernObject, Logger, NodeInfo, NodeVerdict, Pod, PodCondition, PriorityClass,
+  CycleState, DEFAULT_SCHEDULER_NAME, Disposable, Informer, KernObject, Logger, Node, NodeInfo, NodeVerdict, Pod, PodCondition, PriorityClass,
   REASON_FAILED_SCHEDULING, REASON_PREEMPTED, REASON_UNSCHEDULABLE, ScheduleExplanation, ScheduleResult, SchedulerHandle, SchedulingPlugin,
   Status, Syscalls, controllerKey, errors, eventObject, isConflict, isNotFound, isTerminalPod, podRequests,
 } from '@kern/sdk';
+import { ClusterInformers } from './cluster-informers';
 import { FrameworkRuntime, MapCycleState, SchedulerPluginSet, numFeasibleNodesToFind, unschedulableMessage } from './framework-runtime';
 import { NodeInfoImpl } from './node-info';
 import { InterPodAffinity } from './plugins/inter-pod-affinity';
@@ -24,6 +25,8 @@ export interface SchedulerOptions {
   maxConcurrentBinds?: number;
   /** How long (ms) the scheduler may run pods back to back before yielding to the event loop. Default 10. */
   sliceMs?: number;
+  /** Pod and Node caches shared with other kernel components; whoever passes them starts and stops them. */
+  informers?: ClusterInformers;
 }
 
 /** The default plugins, in filter order (cheap, unresolvable checks first). */
@@ -55,7 +58,9 @@ export class Scheduler {
   readonly queue: SchedulingQueue;
   readonly framework: FrameworkRuntime;
   private readonly pods: Informer<Pod>;
-  private readonly nodes: Informer<KernObject>;
+  private readonly nodes: Informer<Node>;
+  /** False when the caches are shared (options.informers): their owner starts and stops them. */
+  private readonly ownsInformers: boolean;
   private readonly classes: Informer<PriorityClass>;
   private readonly disposables: Disposable[] = [];
   private readonly binds = new Set<Promise<void>>();
@@ -73,8 +78,9 @@ export class Scheduler {
     plugins.ensureBuiltins(defaultPlugins);
     this.framework = new FrameworkRuntime(plugins);
     const onError = (err: Error) => this.logger.warn({ err: err.message }, 'scheduler informer error');
-    this.pods = new Informer<Pod>(syscalls, { kind: 'Pod', onError });
-    this.nodes = new Informer<KernObject>(syscalls, { kind: 'Node', onError });
+    this.ownsInformers = !options.informers;
+    this.pods = options.informers?.pods ?? new Informer<Pod>(syscalls, { kind: 'Pod', onError });
+    this.nodes = options.informers?.nodes ?? new Informer<Node>(syscalls, { kind: 'Node', onError });
     this.classes = new Informer<PriorityClass>(syscalls, { kind: 'PriorityClass', onError });
     this.handle = {
       nodes: this.cache,
@@ -118,8 +124,10 @@ export class Scheduler {
       }),
     );
     this.classes.start();
-    this.nodes.start();
-    this.pods.start();
+    if (this.ownsInformers) {
+      this.nodes.start();
+      this.pods.start();
+    }
     await Promise.all([this.classes.waitForSync(30_000), this.nodes.waitForSync(30_000), this.pods.waitForSync(30_000)]);
     this.queue.start();
     this.running = true;
@@ -132,8 +140,10 @@ export class Scheduler {
     await this.loop;
     await Promise.allSettled([...this.binds]);
     for (const d of this.disposables.reverse()) await d.dispose();
-    this.pods.stop();
-    this.nodes.stop();
+    if (this.ownsInformers) {
+      this.pods.stop();
+      this.nodes.stop();
+    }
     this.classes.stop();
   }
 

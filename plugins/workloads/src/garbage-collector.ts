@@ -12,6 +12,8 @@ export const GC_DEFAULTS = {
 export interface GarbageCollectorOptions {
   owners?: readonly string[];
   dependents?: readonly string[];
+  /** Caches the caller already keeps, by kind (it starts and stops them): used instead of opening new ones. */
+  shared?: ReadonlyMap<string, Informer<KernObject>>;
 }
 
 interface Work {
@@ -29,6 +31,8 @@ interface Work {
 export class GarbageCollector implements Disposable {
   private readonly ownerInformers = new Map<string, Informer<KernObject>>();
   private readonly dependentInformers = new Map<string, Informer<KernObject>>();
+  /** The caches this collector opened (one per kind, for both roles); shared ones are not among them. */
+  private readonly ownInformers = new Map<string, Informer<KernObject>>();
   private readonly queue: WorkQueue<string>;
   private readonly work = new Map<string, Work>();
   private readonly subscriptions: Disposable[] = [];
@@ -47,22 +51,24 @@ export class GarbageCollector implements Disposable {
       onError: (key, err, n) => this.logger.debug({ dependent: key, err: (err as Error).message, failures: n }, 'garbage collection failed'),
     });
     const onError = (err: Error, source: string) => { if (source === 'handler') this.logger.warn({ err: err.message }, 'gc handler failed'); };
-    for (const kind of options.owners ?? GC_DEFAULTS.owners) this.ownerInformers.set(kind, new Informer(syscalls, { kind, onError }));
-    for (const kind of options.dependents ?? GC_DEFAULTS.dependents) this.dependentInformers.set(kind, new Informer(syscalls, { kind, onError }));
+    const cacheOf = (kind: string): Informer<KernObject> => {
+      let inf = options.shared?.get(kind) ?? this.ownInformers.get(kind);
+      if (!inf) this.ownInformers.set(kind, (inf = new Informer(syscalls, { kind, onError })));
+      return inf;
+    };
+    for (const kind of options.owners ?? GC_DEFAULTS.owners) this.ownerInformers.set(kind, cacheOf(kind));
+    for (const kind of options.dependents ?? GC_DEFAULTS.dependents) this.dependentInformers.set(kind, cacheOf(kind));
   }
 
   start(): void {
-    for (const [, inf] of this.ownerInformers) {
-      this.subscriptions.push(inf.onDelete((owner) => this.ownerGone(owner)));
-      inf.start();
-    }
+    for (const [, inf] of this.ownerInformers) this.subscriptions.push(inf.onDelete((owner) => this.ownerGone(owner)));
     for (const [, inf] of this.dependentInformers) {
       this.subscriptions.push(
         inf.onAdd((obj) => this.checkDependent(obj)),
         inf.onUpdate((_o, obj) => this.checkDependent(obj)),
       );
-      inf.start();
     }
+    for (const [, inf] of this.ownInformers) inf.start();
     this.queue.start((key) => this.process(key), 2);
   }
 
@@ -72,7 +78,7 @@ export class GarbageCollector implements Disposable {
 
   async dispose(): Promise<void> {
     this.subscriptions.splice(0).forEach((s) => s.dispose());
-    for (const i of [...this.ownerInformers.values(), ...this.dependentInformers.values()]) i.dispose();
+    for (const i of this.ownInformers.values()) i.dispose();
     await this.queue.shutdown();
   }
 

@@ -41,7 +41,7 @@ export default definePlugin({
       ctx.subscriptions.push(c);
     }
     if (config.garbageCollector) {
-      const gc = new GarbageCollector(ctx.syscalls, ctx.logger.child({ controller: 'garbage-collector' }));
+      const gc = new GarbageCollector(ctx.syscalls, ctx.logger.child({ controller: 'garbage-collector' }), { shared: informers.byKind() });
       gc.start();
       ctx.subscriptions.push(gc);
     }

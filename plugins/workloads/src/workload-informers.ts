@@ -1,4 +1,4 @@
-import { DaemonSet, Deployment, Disposable, Informer, Logger, Node, Pod, ReplicaSet, Syscalls } from '@kern/sdk';
+import { DaemonSet, Deployment, Disposable, Informer, KernObject, Logger, Node, Pod, ReplicaSet, Syscalls } from '@kern/sdk';
 
 /**
  * The caches the workload controllers share: one list+watch per kind for
@@ -21,6 +21,13 @@ export class WorkloadInformers implements Disposable {
     this.deployments = new Informer<Deployment>(syscalls, { kind: 'Deployment', onError: onError('Deployment') });
     this.daemonSets = new Informer<DaemonSet>(syscalls, { kind: 'DaemonSet', onError: onError('DaemonSet') });
     this.nodes = new Informer<Node>(syscalls, { kind: 'Node', onError: onError('Node') });
+  }
+
+  /** The caches by kind, for the garbage collector to share. */
+  byKind(): ReadonlyMap<string, Informer<KernObject>> {
+    return new Map<string, Informer<KernObject>>([
+      ['Pod', this.pods], ['ReplicaSet', this.replicaSets], ['Deployment', this.deployments], ['DaemonSet', this.daemonSets], ['Node', this.nodes],
+    ] as [string, Informer<KernObject>][]);
   }
 
   private all(): Informer<never>[] {
