@@ -16,6 +16,7 @@ export * from './resources/workloads';
 export * from './resources/events';
 export * from './store/store-driver';
 export * from './store/object-rules';
+export * from './store/json-copy';
 export * from './store/watch-objects';
 export * from './drivers/runtime-driver';
 export * from './drivers/network-driver';

@@ -7,6 +7,7 @@ import {
   WatchEventType,
   errors,
   matchesLabels,
+  copyAsJson,
   shareWatchObject,
 } from '@kern/sdk';
 
@@ -220,8 +221,13 @@ export class WatchHub {
   }
 }
 
-/** The event's object as watchers get it: parsed once per event, shared (see shareWatchObject). */
+/**
+ * The event's object as watchers get it: made once per event, shared (see
+ * shareWatchObject). A copy of the writer's object when there is one (faster
+ * than parsing): live events are delivered while the commit still runs,
+ * before the writer's caller gets that object, so it is still as written.
+ */
 function sharedObject(e: HistoryEvent): KernObject {
-  e.shared ??= shareWatchObject(JSON.parse(e.data) as KernObject, e.data);
+  e.shared ??= shareWatchObject(e.object ? copyAsJson(e.object) : JSON.parse(e.data) as KernObject, e.data);
   return e.shared;
 }

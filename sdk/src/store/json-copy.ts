@@ -1,0 +1,59 @@
+/**
+ * What `JSON.parse(JSON.stringify(value))` gives, built directly from
+ * `value`, for values JSON.stringify has already accepted (no cycles, no
+ * BigInt: it does not check for them). A store copies every object it
+ * writes; this copies plain objects and arrays without the text in between.
+ */
+export function copyAsJson<T>(value: T): T {
+  return copy(value, '') as T;
+}
+
+const OBJECT = Object.prototype;
+const ARRAY = Array.prototype;
+
+function copy(value: unknown, key: string): unknown {
+  if (typeof value !== 'object') {
+    if (typeof value === 'string' || typeof value === 'boolean') return value;
+    // JSON has no -0, NaN or Infinity
+    if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null;
+    // undefined, functions and symbols: left out of objects, null in arrays (see the callers)
+    return undefined;
+  }
+  if (value === null) return null;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === ARRAY) return copyArray(value as unknown[]);
+  // Plain objects (what JSON.parse makes) can only have a toJSON of their own,
+  // which copyObject looks for; anything else is asked here (a Date, a class).
+  if (proto !== OBJECT && proto !== null) {
+    const obj = value as { toJSON?: (key: string) => unknown };
+    if (typeof obj.toJSON === 'function') return copy(obj.toJSON(key), key);
+    if (value instanceof Number || value instanceof String || value instanceof Boolean) return copy(value.valueOf(), key);
+    if (Array.isArray(value)) return copyArray(value);
+  }
+  return copyObject(value as Record<string, unknown>, key);
+}
+
+function copyArray(value: unknown[]): unknown[] {
+  const out = new Array<unknown>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const v = copy(value[i], String(i));
+    out[i] = v === undefined ? null : v;
+  }
+  return out;
+}
+
+function copyObject(value: Record<string, unknown>, key: string): unknown {
+  const keys = Object.keys(value);
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const raw = value[k];
+    if (k === 'toJSON' && typeof raw === 'function') return copy((raw as (key: string) => unknown).call(value, key), key);
+    const v = copy(raw, k);
+    if (v === undefined) continue;
+    // JSON.parse makes "__proto__" an own property; assigning it would set the prototype
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
+}
