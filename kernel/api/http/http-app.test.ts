@@ -86,6 +86,15 @@ describe('HTTP API', () => {
   });
 
   describe('resources', () => {
+    it('replies with JSON and its length, and to HEAD (not served) with no body', async () => {
+      const created = await client.post(PODS, pod('head-1'));
+      expect(created.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(Number(created.headers.get('content-length'))).toBe(Buffer.byteLength(created.text));
+      const head = await client.request('HEAD', `${PODS}/head-1`);
+      expect(head.status).toBe(405);
+      expect(head.text).toBe('');
+    });
+
     it('creates, gets, lists, updates and deletes a pod', async () => {
       const created = await client.post(PODS, pod('web-1'));
       expect(created.status).toBe(201);

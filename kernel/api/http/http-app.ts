@@ -59,8 +59,8 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
       if (c.headerSent || !c.writable) {
         api.logger.warn({ err: e, path: c.path }, 'error after the reply started');
       } else {
-        sendJson(c, wire.http, wire.status);
         if (wire.http === 401) c.set('WWW-Authenticate', 'Bearer realm="kern"');
+        sendJson(c, wire.http, wire.status);
       }
     } finally {
       countRequest(c.method, c.status);

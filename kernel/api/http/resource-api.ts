@@ -121,10 +121,19 @@ function sendWritten(c: Koa.Context, status: number, result: unknown): void {
   sendJsonText(c, status, writtenJsonOf(result) ?? JSON.stringify(result));
 }
 
+/**
+ * Ends the reply with `json` here, not in Koa's respond(): its body and
+ * length setters and checks cost more than the write on this path (HEAD
+ * requests get no body: Node drops it). Headers go before: nothing can be
+ * added to the reply after this.
+ */
 function sendJsonText(c: Koa.Context, status: number, json: string): void {
-  c.status = status;
-  c.res.setHeader('Content-Type', JSON_TYPE);
-  c.body = json;
+  const res = c.res;
+  c.respond = false;
+  res.statusCode = status;
+  res.setHeader('Content-Type', JSON_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
 
 function prefix(apiVersion: string): string {
