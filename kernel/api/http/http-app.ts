@@ -63,7 +63,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
         sendJson(c, wire.http, wire.status);
       }
     } finally {
-      countRequest(c.method, c.status);
+      countRequest(c.req.method ?? 'GET', c.res.statusCode);
     }
   });
 
@@ -71,7 +71,8 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   // request (the resource API included) would pass through first. Matched as
   // the router did: any case, one trailing slash allowed.
   app.use((c, next) => {
-    if (c.method !== 'GET' && c.method !== 'HEAD') return next();
+    const method = c.req.method;
+    if (method !== 'GET' && method !== 'HEAD') return next();
     const path = publicPath(c.path);
     if (path === '/healthz') {
       const ok = api.ready();
@@ -89,7 +90,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
 
   // Not async: returning next()'s promise saves an await per request.
   app.use((c, next) => {
-    const principal = api.auth.authenticate(c.get('Authorization') || undefined);
+    const principal = api.auth.authenticate(c.req.headers.authorization || undefined);
     c.state.caller = { principal: principal.name, ...(principal.allowed ? { allowed: principal.allowed } : {}) };
     return next();
   });
