@@ -12,7 +12,10 @@ export interface ClusterInformers {
 
 /** Creates and starts the shared caches; the caller stops them after their users. */
 export function startClusterInformers(syscalls: Syscalls, logger: Logger): ClusterInformers & { stop(): void } {
-  const onError = (kind: string) => (err: Error) => logger.warn({ kind, err: err.message }, 'cluster informer error');
+  const onError = (kind: string) => (err: Error, source: string) => {
+    if (source === 'handler') logger.warn({ kind, err: err.message }, 'cluster cache event handler failed');
+    else logger.debug({ kind, err: err.message, source }, 'cluster cache re-listing');
+  };
   const pods = new Informer<Pod>(syscalls, { kind: 'Pod', onError: onError('Pod') });
   const nodes = new Informer<Node>(syscalls, { kind: 'Node', onError: onError('Node') });
   pods.start();

@@ -113,7 +113,7 @@ export async function handleResourceRequest(c: Koa.Context, scope: RequestScope,
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Sets a JSON reply; serializes here and sets the type directly, skipping Koa's mime lookup. */
+/** Replies with `body` as JSON and ends the response (see sendJsonText): set any other header first. */
 export function sendJson(c: Koa.Context, status: number, body: unknown): void {
   sendJsonText(c, status, JSON.stringify(body));
 }

@@ -1,5 +1,5 @@
 import { CycleState, FilterPlugin, NodeInfo, NodeSelectorRequirement, NodeSelectorTerm, Pod, ScorePlugin, SchedReasons, Status } from '@kern/sdk';
-import { defaultNormalize } from './taint-toleration';
+import { defaultNormalize } from './normalize';
 import { SUCCESS } from '../sdk-values';
 
 export function matchesRequirement(r: NodeSelectorRequirement, labels: Record<string, string>): boolean {

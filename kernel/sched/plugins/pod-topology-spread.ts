@@ -2,7 +2,7 @@ import {
   CycleState, FilterPlugin, LabelSelector, NodeInfo, Pod, PreFilterExtensions, ScorePlugin, SchedReasons, SchedulerHandle, Status, TopologySpreadConstraint, matchesLabels, selectorFromSpec,
 } from '@kern/sdk';
 import { matchesNodeSelectorAndAffinity } from './node-affinity';
-import { reverseNormalize } from './taint-toleration';
+import { reverseNormalize } from './normalize';
 import { SUCCESS } from '../sdk-values';
 
 const STATE = 'PodTopologySpread/prefilter';

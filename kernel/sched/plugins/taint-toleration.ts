@@ -1,5 +1,6 @@
-import { CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration, toleratesAny } from '@kern/sdk';
+import { CycleState, FilterPlugin, NodeInfo, Pod, ScorePlugin, SchedReasons, Status, Taint, Toleration, toleratesAny } from '@kern/sdk';
 import { MAX_SCORE, SUCCESS } from '../sdk-values';
+import { reverseScore } from './normalize';
 
 /** The first taint with one of `effects` that no toleration matches. */
 export function untoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[], effects: readonly Taint['effect'][]): Taint | undefined {
@@ -48,21 +49,7 @@ export class TaintToleration implements FilterPlugin, ScorePlugin {
 
   score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): number {
     const s = state.read<PreScoreState>(SCORE_STATE);
-    if (!s || s.max === 0 || nodeInfo.taints.length === 0) return MAX_SCORE;
-    return Math.round(MAX_SCORE * (s.max - untoleratedPreferNoSchedule(nodeInfo.taints, s.tolerations)) / s.max);
+    if (!s || nodeInfo.taints.length === 0) return MAX_SCORE;
+    return reverseScore(untoleratedPreferNoSchedule(nodeInfo.taints, s.tolerations), s.max);
   }
-}
-
-/** Maps counts where fewer is better onto [0, 100], 100 for the fewest. */
-export function reverseNormalize(scores: Map<string, number>): void {
-  let max = 0;
-  for (const v of scores.values()) max = Math.max(max, v);
-  for (const [k, v] of scores) scores.set(k, max === 0 ? MAX_NODE_SCORE : Math.round(MAX_NODE_SCORE * (max - v) / max));
-}
-
-/** Maps scores onto [0, 100] relative to the best one. */
-export function defaultNormalize(scores: Map<string, number>): void {
-  let max = 0;
-  for (const v of scores.values()) max = Math.max(max, v);
-  for (const [k, v] of scores) scores.set(k, max === 0 ? 0 : Math.round(MAX_NODE_SCORE * v / max));
 }

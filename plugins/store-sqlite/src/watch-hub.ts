@@ -20,12 +20,12 @@ export interface HistoryEvent {
   namespace: string;
   /** The object JSON. */
   data: string;
-  /** The parsed object when the writer still has it (saves a parse for label matching); the writer owns it. */
+  /** The written object when this process wrote it (saves a parse for label matching); the writer owns it. */
   object?: KernObject;
   /**
-   * One parse of `data` that every watcher of this event receives: watch
-   * objects are read-only (see StoreWatchEvent), so a pod event is parsed
-   * once instead of once per in-process informer.
+   * One object for `data` that every watcher of this event receives (see
+   * sharedObject): watch objects are read-only (see StoreWatchEvent), so a
+   * pod event is made once instead of once per in-process informer.
    */
   shared?: KernObject;
 }
@@ -224,8 +224,9 @@ export class WatchHub {
 /**
  * The event's object as watchers get it: made once per event, shared (see
  * shareWatchObject). A copy of the writer's object when there is one (faster
- * than parsing): live events are delivered while the commit still runs,
- * before the writer's caller gets that object, so it is still as written.
+ * than parsing): live events are delivered while the commit still runs, and
+ * the writer's caller gets that object only when its promise resolves after
+ * the commit, so it is still as written.
  */
 function sharedObject(e: HistoryEvent): KernObject {
   e.shared ??= shareWatchObject(e.object ? copyAsJson(e.object) : JSON.parse(e.data) as KernObject, e.data);

@@ -55,6 +55,11 @@ describe('copyAsJson with toJSON of its own', () => {
     expect(copyAsJson(value)).toEqual(JSON.parse(JSON.stringify(value)));
   });
 
+  it('asks toJSON once: what it returns is not asked again', () => {
+    const value = { a: { toJSON: () => new Date(0) }, b: { toJSON: () => ({ toJSON: () => 'never' }) } };
+    expect(copyAsJson(value)).toEqual(JSON.parse(JSON.stringify(value)));
+  });
+
   it('uses the toJSON of a class instance', () => {
     class Money { constructor(readonly cents: number) {} toJSON() { return `${this.cents / 100} EUR`; } }
     const value = { price: new Money(250), list: [new Money(100)] };

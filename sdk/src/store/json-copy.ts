@@ -3,6 +3,7 @@
  * `value`, for values JSON.stringify has already accepted (no cycles, no
  * BigInt: it does not check for them). A store copies every object it
  * writes; this copies plain objects and arrays without the text in between.
+ * One difference: a plain object's own toJSON counts only when enumerable.
  */
 export function copyAsJson<T>(value: T): T {
   return copy(value, '') as T;
@@ -11,7 +12,22 @@ export function copyAsJson<T>(value: T): T {
 const OBJECT = Object.prototype;
 const ARRAY = Array.prototype;
 
+/** A property's value as JSON holds it: its toJSON asked first (once, as JSON.stringify does). */
 function copy(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null) return copyValue(value, key, false);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  // Plain objects (what JSON.parse makes) can only have a toJSON of their own,
+  // which copyObject finds among their keys; anything else is asked here (a
+  // Date, a class instance).
+  if (proto !== OBJECT && proto !== ARRAY && proto !== null) {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return copyValue(toJSON.call(value, key), key, false);
+  }
+  return copyValue(value, key, true);
+}
+
+/** `value` as JSON holds it; a plain object's own toJSON is asked only when `ask` (not for what a toJSON returned). */
+function copyValue(value: unknown, key: string, ask: boolean): unknown {
   if (typeof value !== 'object') {
     if (typeof value === 'string' || typeof value === 'boolean') return value;
     // JSON has no -0, NaN or Infinity
@@ -20,17 +36,9 @@ function copy(value: unknown, key: string): unknown {
     return undefined;
   }
   if (value === null) return null;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto === ARRAY) return copyArray(value as unknown[]);
-  // Plain objects (what JSON.parse makes) can only have a toJSON of their own,
-  // which copyObject looks for; anything else is asked here (a Date, a class).
-  if (proto !== OBJECT && proto !== null) {
-    const obj = value as { toJSON?: (key: string) => unknown };
-    if (typeof obj.toJSON === 'function') return copy(obj.toJSON(key), key);
-    if (value instanceof Number || value instanceof String || value instanceof Boolean) return copy(value.valueOf(), key);
-    if (Array.isArray(value)) return copyArray(value);
-  }
-  return copyObject(value as Record<string, unknown>, key);
+  if (Array.isArray(value)) return copyArray(value);
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) return copyValue(value.valueOf(), key, false);
+  return copyObject(value as Record<string, unknown>, key, ask);
 }
 
 function copyArray(value: unknown[]): unknown[] {
@@ -42,13 +50,15 @@ function copyArray(value: unknown[]): unknown[] {
   return out;
 }
 
-function copyObject(value: Record<string, unknown>, key: string): unknown {
+function copyObject(value: Record<string, unknown>, key: string, ask: boolean): unknown {
   const keys = Object.keys(value);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     const raw = value[k];
-    if (k === 'toJSON' && typeof raw === 'function') return copy((raw as (key: string) => unknown).call(value, key), key);
+    if (ask && k === 'toJSON' && typeof raw === 'function' && Object.getPrototypeOf(value) === OBJECT) {
+      return copyValue((raw as (key: string) => unknown).call(value, key), key, false);
+    }
     const v = copy(raw, k);
     if (v === undefined) continue;
     // JSON.parse makes "__proto__" an own property; assigning it would set the prototype

@@ -11,8 +11,8 @@ import { StoreUpdateOptions } from './store-driver';
  *
  * What they return is assembled, not copied: it may share nested values with
  * their arguments. A driver keeps and hands out only {@link storedForm}'s
- * JSON and the private copy parsed from it, never the returned object
- * itself. (A deep copy up front would be a second serialization per write.)
+ * JSON and its private copy equal to that JSON, never the returned object
+ * itself. (A deep copy up front would be a second copy per write.)
  */
 
 const nowIso = (): string => new Date().toISOString();
