@@ -2,7 +2,7 @@ import {
   Disposable, Informer, KernObject, Logger, Node, NodeCondition, Pod, REASON_NODE_LOST, REASON_TAINT_EVICTION, Syscalls, TAINT_NODE_UNREACHABLE, Taint,
   eventObject, isConflict, isNotFound, isTerminalPod, formatTaint, toleratesAny,
 } from '@kern/sdk';
-import { ClusterInformers } from './cluster-informers';
+import { ClusterInformers, ComponentInformers, informersFor } from './cluster-informers';
 import { noExecuteDeadline } from './no-execute';
 
 export const NODE_LEASE_NAMESPACE = 'kern-node-lease';
@@ -38,8 +38,8 @@ export class NodeLifecycleController {
   private readonly leases: Informer<KernObject<LeaseSpec>>;
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
-  /** False when the caches are shared (options.informers): their owner starts and stops them. */
-  private readonly ownsInformers: boolean;
+  /** The Pod and Node caches: shared (options.informers) or this component's own. */
+  private readonly cluster: ComponentInformers;
   private timer?: NodeJS.Timeout;
   /** Fires at the next tolerationSeconds deadline. */
   private deadlineTimer?: NodeJS.Timeout;
@@ -57,17 +57,14 @@ export class NodeLifecycleController {
     this.periodMs = options.monitorPeriodMs ?? Math.max(200, Math.min(5000, this.graceMs / 2));
     const onError = (err: Error) => this.logger.debug({ err: err.message }, 'node lifecycle informer error');
     this.leases = new Informer(syscalls, { kind: 'Lease', namespace: NODE_LEASE_NAMESPACE, onError });
-    this.ownsInformers = !options.informers;
-    this.nodes = options.informers?.nodes ?? new Informer<Node>(syscalls, { kind: 'Node', onError });
-    this.pods = options.informers?.pods ?? new Informer<Pod>(syscalls, { kind: 'Pod', onError });
+    this.cluster = informersFor(options.informers, syscalls, onError);
+    this.nodes = this.cluster.nodes;
+    this.pods = this.cluster.pods;
   }
 
   async start(): Promise<void> {
     this.leases.start();
-    if (this.ownsInformers) {
-      this.nodes.start();
-      this.pods.start();
-    }
+    this.cluster.startOwned();
     await Promise.all([this.leases.waitForSync(30_000), this.nodes.waitForSync(30_000), this.pods.waitForSync(30_000)]);
     // a renewed lease should bring the node back without waiting for the next tick
     // (only for a node marked unreachable: renewals of healthy nodes, thousands
@@ -100,10 +97,7 @@ export class NodeLifecycleController {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     for (const d of this.disposables) await d.dispose();
     this.leases.stop();
-    if (this.ownsInformers) {
-      this.nodes.stop();
-      this.pods.stop();
-    }
+    this.cluster.stopOwned();
   }
 
   private tick(): void {

@@ -3,7 +3,7 @@ import {
   REASON_FAILED_SCHEDULING, REASON_PREEMPTED, REASON_UNSCHEDULABLE, ScheduleExplanation, ScheduleResult, SchedulerHandle, SchedulingPlugin,
   Status, Syscalls, controllerKey, errors, eventObject, isConflict, isNotFound, isTerminalPod, podRequests,
 } from '@kern/sdk';
-import { ClusterInformers } from './cluster-informers';
+import { ClusterInformers, ComponentInformers, informersFor } from './cluster-informers';
 import { FrameworkRuntime, MapCycleState, SchedulerPluginSet, numFeasibleNodesToFind, unschedulableMessage } from './framework-runtime';
 import { NodeInfoImpl } from './node-info';
 import { InterPodAffinity } from './plugins/inter-pod-affinity';
@@ -59,8 +59,8 @@ export class Scheduler {
   readonly framework: FrameworkRuntime;
   private readonly pods: Informer<Pod>;
   private readonly nodes: Informer<Node>;
-  /** False when the caches are shared (options.informers): their owner starts and stops them. */
-  private readonly ownsInformers: boolean;
+  /** The Pod and Node caches: shared (options.informers) or this component's own. */
+  private readonly cluster: ComponentInformers;
   private readonly classes: Informer<PriorityClass>;
   private readonly disposables: Disposable[] = [];
   private readonly binds = new Set<Promise<void>>();
@@ -78,9 +78,9 @@ export class Scheduler {
     plugins.ensureBuiltins(defaultPlugins);
     this.framework = new FrameworkRuntime(plugins);
     const onError = (err: Error) => this.logger.warn({ err: err.message }, 'scheduler informer error');
-    this.ownsInformers = !options.informers;
-    this.pods = options.informers?.pods ?? new Informer<Pod>(syscalls, { kind: 'Pod', onError });
-    this.nodes = options.informers?.nodes ?? new Informer<Node>(syscalls, { kind: 'Node', onError });
+    this.cluster = informersFor(options.informers, syscalls, onError);
+    this.pods = this.cluster.pods;
+    this.nodes = this.cluster.nodes;
     this.classes = new Informer<PriorityClass>(syscalls, { kind: 'PriorityClass', onError });
     this.handle = {
       nodes: this.cache,
@@ -124,10 +124,7 @@ export class Scheduler {
       }),
     );
     this.classes.start();
-    if (this.ownsInformers) {
-      this.nodes.start();
-      this.pods.start();
-    }
+    this.cluster.startOwned();
     await Promise.all([this.classes.waitForSync(30_000), this.nodes.waitForSync(30_000), this.pods.waitForSync(30_000)]);
     this.queue.start();
     this.running = true;
@@ -140,10 +137,7 @@ export class Scheduler {
     await this.loop;
     await Promise.allSettled([...this.binds]);
     for (const d of this.disposables.reverse()) await d.dispose();
-    if (this.ownsInformers) {
-      this.pods.stop();
-      this.nodes.stop();
-    }
+    this.cluster.stopOwned();
     this.classes.stop();
   }
 
