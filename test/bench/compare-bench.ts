@@ -12,11 +12,12 @@
  * tree's node_modules (its own @kern packages) and built there.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KernProcess } from '../helpers/kern-process';
 import { ApiClient, HollowNodeFleet } from './hollow-node-fleet';
+import { benchFleet, benchPod, startKernForHollowNodes } from './scheduler-workload';
 import { printTable, processCpuSeconds } from './stats';
 
 const argOf = (name: string, dflt: string) => {
@@ -62,16 +63,10 @@ interface Side { label: string; kern: KernProcess; clients: ApiClient[]; fleet?:
 async function startSide(label: string, root: string, withNodes: boolean): Promise<Side> {
   // Each kernel from its own tree's CLI.
   const { startKern } = require(join(root, 'dist/test/helpers/kern-process')) as typeof import('../helpers/kern-process');
-  const home = mkdtempSync(join(tmpdir(), 'kern-compare-'));
-  mkdirSync(join(home, 'data'), { recursive: true });
-  writeFileSync(join(home, 'data', 'config.yaml'), 'agent:\n  enabled: false\n');
-  const kern = await startKern({ home, timeoutMs: 60_000 });
+  const kern = await startKernForHollowNodes(startKern, 'kern-compare-');
   const side: Side = { label, kern, clients: [0, 1, 2, 3].map(() => new ApiClient(kern.server, kern.token)), done: 0 };
   if (withNodes) {
-    side.fleet = new HollowNodeFleet({
-      server: kern.server, token: kern.token, count: NODES, prefix: 'hollow', zones: 3,
-      capacity: { cpu: '32', memory: '128Gi', pods: '110' }, heartbeatSeconds: 30, reportRunning: true,
-    });
+    side.fleet = benchFleet(kern, NODES, true);
     await side.fleet.start();
   }
   return side;
@@ -83,22 +78,6 @@ async function stopSide(s: Side): Promise<void> {
   s.clients.forEach((c) => c.close());
   await s.kern.stop();
   rmSync(s.kern.home, { recursive: true, force: true });
-}
-
-/** The bench:scheduler pod mix. */
-function pod(i: number): object {
-  const kind = i % 10;
-  const spec: Record<string, unknown> = {
-    containers: [{ name: 'app', image: 'kern/busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
-  };
-  const labels: Record<string, string> = { app: 'compare' };
-  if (kind === 7 || kind === 8) {
-    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-0', 'zone-1'] }] }] } } };
-  } else if (kind === 9) {
-    labels.group = `g${Math.floor(i / 100)}`;
-    spec.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group: labels.group } }, topologyKey: 'kubernetes.io/hostname' }] } };
-  }
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'default', labels }, spec };
 }
 
 const configMap = (i: number) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'default', labels: { app: 'compare' } }, data: { key: 'x'.repeat(200), i: String(i) } });
@@ -157,7 +136,7 @@ async function compareScheduler(base: string): Promise<(string | number)[][]> {
       });
     }
     const per = await rounds(sides, POD_RATE, (s, i) => {
-      void s.clients[i % 3].send('POST', '/api/v1/namespaces/default/pods', pod(i)).then(failOn('create'));
+      void s.clients[i % 3].send('POST', '/api/v1/namespaces/default/pods', benchPod(i)).then(failOn('create'));
     });
     return per.map((p, r) => [`scheduler: pod to Running, ${NODES} nodes, ${POD_RATE}/s, round ${r + 1}`, p[0], p[1], `${((p[1] / p[0] - 1) * 100).toFixed(1)}%`]);
   } finally {

@@ -8,11 +8,10 @@
  *
  *   npm run bench:scheduler [-- --pods 50000 --nodes 5000,1000 --timeout 240]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { startKern } from '../helpers/kern-process';
-import { ApiClient, HollowNodeFleet, inParallel } from './hollow-node-fleet';
+import { ApiClient, inParallel } from './hollow-node-fleet';
+import { benchFleet, benchPod, startKernForHollowNodes } from './scheduler-workload';
 import { percentile, printTable, processCpuSeconds } from './stats';
 
 const argOf = (name: string, dflt: string) => {
@@ -25,29 +24,8 @@ const TIMEOUT_S = Number(argOf('--timeout', '240'));
 
 interface Result { label: string; nodes: number; pods: number; bound: number; seconds: number; p50: number; p99: number; cpuMicrosPerPod: number }
 
-function pod(i: number, nodeName?: string): object {
-  const kind = i % 10;
-  const spec: Record<string, unknown> = {
-    containers: [{ name: 'app', image: 'kern/busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
-  };
-  const labels: Record<string, string> = { app: 'sched-bench' };
-  if (nodeName) spec.nodeName = nodeName;
-  else if (kind === 7 || kind === 8) {
-    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-0', 'zone-1'] }] }] } } };
-  } else if (kind === 9) {
-    const group = `g${Math.floor(i / 100)}`;
-    labels.group = group;
-    spec.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { group } }, topologyKey: 'kubernetes.io/hostname' }] } };
-  }
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'default', labels }, spec };
-}
-
 async function run(label: string, nodes: number, prebound: boolean): Promise<Result> {
-  const home = mkdtempSync(join(tmpdir(), 'kern-sched-'));
-  mkdirSync(join(home, 'data'), { recursive: true });
-  // No real node agent: only hollow nodes take pods.
-  writeFileSync(join(home, 'data', 'config.yaml'), 'agent:\n  enabled: false\n');
-  const kern = await startKern({ home, timeoutMs: 60_000 });
+  const kern = await startKernForHollowNodes(startKern, 'kern-sched-');
   kern.child.once('exit', (code, signal) => {
     if (stopping) return;
     // Nothing can finish without the kernel; waiting would only hang the bench
@@ -56,10 +34,7 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
     process.exit(1);
   });
   let stopping = false;
-  const fleet = new HollowNodeFleet({
-    server: kern.server, token: kern.token, count: nodes, prefix: 'hollow', zones: 3,
-    capacity: { cpu: '32', memory: '128Gi', pods: '110' }, heartbeatSeconds: 30, reportRunning: !prebound,
-  });
+  const fleet = benchFleet(kern, nodes, !prebound);
   const client = new ApiClient(kern.server, kern.token);
   try {
     const t0 = performance.now();
@@ -86,7 +61,7 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
     let progress = 0;
     await inParallel(indexes, 4, async (i) => {
       sentAt.set(`p-${i}`, performance.now());
-      const r = await client.send('POST', '/api/v1/namespaces/default/pods', pod(i, prebound ? fleet.names[i % nodes] : undefined));
+      const r = await client.send('POST', '/api/v1/namespaces/default/pods', benchPod(i, prebound ? fleet.names[i % nodes] : undefined));
       if (r.status !== 201) throw new Error(`pod ${i}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
       if (++progress % 5000 === 0) process.stderr.write(`${label}: ${progress}/${PODS} created, ${latencies.length} bound\n`);
     });
@@ -111,7 +86,7 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
     stopping = true;
     await kern.stop();
     kern.cleanup();
-    rmSync(home, { recursive: true, force: true });
+    rmSync(kern.home, { recursive: true, force: true });
   }
 }
 
