@@ -72,11 +72,11 @@ type WriteOp = () => WriteResult;
  * A write takes the next revision, applies the sdk's object rules and writes
  * the object and its history row. Writes that arrive close together are
  * group-committed (see GroupCommit for when a batch closes) in one IMMEDIATE
- * transaction, which reads the revision once; a failing write fails alone. Watchers get the changes right
- * after the commit, before the writers' promises resolve. Several processes
- * may share the file: writes serialize on SQLite's lock, and while any watch
- * is open the store polls `PRAGMA data_version` to pick up the others'
- * commits.
+ * transaction, which reads the revision once; a failing write fails alone.
+ * Watchers get the changes right after the commit, before the writers'
+ * promises resolve. Several processes may share the file: writes serialize
+ * on SQLite's lock, and while any watch is open the store polls
+ * `PRAGMA data_version` to pick up the others' commits.
  */
 export class SqliteStore implements StoreDriver {
   readonly name = 'sqlite';
