@@ -33,6 +33,8 @@ import { KERN_VERSION } from './version';
 export interface KernelEndpoints {
   http: string;
   grpc: string;
+  /** The HTTP API's Unix socket path, when it listens on one. */
+  socket?: string;
 }
 
 /**
@@ -136,6 +138,7 @@ export class Kernel {
     this.endpoints = {
       http: `http://${formatHost(http.address.host)}:${http.address.port}`,
       grpc: `${formatHost(config.grpc.host)}:${grpc.port}`,
+      ...(http.socket ? { socket: http.socket } : {}),
     };
     if (config.writeClientConfig) this.writeClientConfig();
     this.isReady = true;
@@ -237,7 +240,7 @@ export class Kernel {
 
   private writeClientConfig(): void {
     const file = join(this.config.kernHome, 'config.json');
-    writePrivateFile(file, JSON.stringify({ server: this.endpoints!.http, grpc: this.endpoints!.grpc, token: this.auth.adminToken }, null, 2) + '\n');
+    writePrivateFile(file, JSON.stringify({ server: this.endpoints!.http, grpc: this.endpoints!.grpc, socket: this.endpoints!.socket, token: this.auth.adminToken }, null, 2) + '\n');
   }
 }
 

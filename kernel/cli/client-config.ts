@@ -12,6 +12,11 @@ export interface ClientConfig {
   token?: string;
   /** The directory holding `config.json`. */
   kernHome: string;
+  /**
+   * The server's Unix socket, used instead of TCP: set when the server is
+   * the one `kern up` wrote to config.json and its socket file exists.
+   */
+  socketPath?: string;
 }
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -30,13 +35,14 @@ export function kernHomeFrom(options: { kernHome?: string; env?: NodeJS.ProcessE
 
 /**
  * Reads `$KERN_HOME/config.json` (written by `kern up`), then applies
- * KERN_SERVER / KERN_TOKEN, then the --server / --token flags.
+ * KERN_SERVER / KERN_TOKEN, then the --server / --token flags. Requests to
+ * the server config.json names go over its Unix socket when there is one.
  */
 export function loadClientConfig(options: ClientConfigOptions = {}): ClientConfig {
   const env = options.env ?? process.env;
   const kernHome = kernHomeFrom(options);
   const file = join(kernHome, 'config.json');
-  let stored: { server?: unknown; token?: unknown } = {};
+  let stored: { server?: unknown; token?: unknown; socket?: unknown } = {};
   if (existsSync(file)) {
     try {
       stored = JSON.parse(readFileSync(file, 'utf8')) ?? {};
@@ -57,5 +63,7 @@ export function loadClientConfig(options: ClientConfigOptions = {}): ClientConfi
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new KernelError('Invalid', `"${server}" must be an http:// or https:// URL`, { field: 'server', code: CLI_ERROR_CODES.usage });
   }
-  return { server: server.replace(/\/+$/, ''), token: pick(options.token, env.KERN_TOKEN, stored.token), kernHome };
+  // The socket reaches the server config.json names, so it is used only for that server.
+  const socketPath = server === stored.server && typeof stored.socket === 'string' && stored.socket && existsSync(stored.socket) ? stored.socket : undefined;
+  return { server: server.replace(/\/+$/, ''), token: pick(options.token, env.KERN_TOKEN, stored.token), kernHome, ...(socketPath ? { socketPath } : {}) };
 }

@@ -52,8 +52,9 @@ export class KernClient {
     this.agent = new this.transport.Agent({ keepAlive: true });
   }
 
+  /** Where requests go, as error messages name it. */
   get server(): string {
-    return this.config.server;
+    return this.config.socketPath ? `${this.config.server} (over ${this.config.socketPath})` : this.config.server;
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
@@ -246,7 +247,7 @@ export class KernClient {
     if (this.config.token && !options.anonymous) headers.authorization = `Bearer ${this.config.token}`;
     const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
-      const req = this.transport.request(url, { method, headers, agent: this.agent }, resolve);
+      const req = this.transport.request(url, { method, headers, agent: this.agent, socketPath: this.config.socketPath }, resolve);
       onRequest?.(req);
       req.on('error', (e) => reject(this.wrapSocketError(e)));
       if (timeoutMs > 0) {

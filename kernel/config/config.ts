@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errors } from '@kern/sdk';
 import { parse as parseYaml } from 'yaml';
+import { MAX_SOCKET_PATH_BYTES } from '../api/http/unix-listener';
 
 /** Kernel configuration. Precedence: defaults < config file < environment < flags. */
 export interface KernelConfig {
@@ -10,8 +11,13 @@ export interface KernelConfig {
   dataDir: string;
   /** Where the CLI finds the server address and token. Default: `$KERN_HOME` or `~/.kern`. */
   kernHome: string;
-  /** HTTP API. Default: 127.0.0.1:7070. */
-  http: { host: string; port: number };
+  /**
+   * HTTP API. Default: 127.0.0.1:7070, and the Unix socket
+   * `<dataDir>/kern.sock` (mode 0600) that local clients such as the CLI
+   * use: it costs less per request than loopback TCP. `socket: ""` turns the
+   * socket off.
+   */
+  http: { host: string; port: number; socket?: string };
   /** gRPC API. Default: 127.0.0.1:7071 (port 0 = any free port). */
   grpc: { host: string; port: number };
   /** trace | debug | info | warn | error. Default: info. */
@@ -101,6 +107,7 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.KERN_HOST) { o.http = { host: env.KERN_HOST }; o.grpc = { host: env.KERN_HOST }; }
   const hp = port('KERN_PORT', env.KERN_PORT);
   if (hp !== undefined) o.http = { ...o.http, port: hp };
+  if (env.KERN_SOCKET !== undefined) o.http = { ...o.http, socket: env.KERN_SOCKET };
   const gp = port('KERN_GRPC_PORT', env.KERN_GRPC_PORT);
   if (gp !== undefined) o.grpc = { ...o.grpc, port: gp };
   return o;
@@ -169,7 +176,29 @@ export function validateConfig(c: KernelConfig): KernelConfig {
   if (pct !== undefined && (typeof pct !== 'number' || pct < 0 || pct > 100)) throw errors.invalid('config.scheduler.percentageOfNodesToScore', 'must be a number from 0 (look for 100 feasible nodes) to 100');
   c.dataDir = resolve(c.dataDir);
   c.pluginDirs = c.pluginDirs.map((d) => resolve(d));
+  c.http.socket = socketPath(c.http.socket, c.dataDir);
   return c;
+}
+
+/** The HTTP API's Unix socket in the data dir, by default. */
+export const DEFAULT_SOCKET_NAME = 'kern.sock';
+
+/**
+ * The HTTP API's Unix socket path: the one given (made absolute; "" = none),
+ * else `<dataDir>/kern.sock` unless that path is too long for a socket.
+ */
+function socketPath(given: unknown, dataDir: string): string {
+  if (given === undefined || given === null) {
+    const path = join(dataDir, DEFAULT_SOCKET_NAME);
+    return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES ? path : '';
+  }
+  if (typeof given !== 'string') throw errors.invalid('config.http.socket', 'must be a file path, or "" for no Unix socket');
+  if (given === '') return '';
+  const path = resolve(given);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw errors.invalid('config.http.socket', `${path} is longer than a Unix socket path may be (${MAX_SOCKET_PATH_BYTES} bytes): choose a shorter path, or "" for no socket`);
+  }
+  return path;
 }
 
 /**

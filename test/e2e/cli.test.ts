@@ -7,7 +7,7 @@
  * Needs the build (`npm test` runs scripts/setup.sh first, which runs tsc -b).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
@@ -18,7 +18,7 @@ jest.setTimeout(60_000);
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'kernel', 'cli', 'main.js');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'manifests');
-const READY = /^Kern ready — API (http:\/\/\S+), gRPC (\S+), data (.+) \(admin token in (.+)\)$/m;
+const READY = /^Kern ready — API (http:\/\/\S+)(?: and (\S+))?, gRPC (\S+), data (.+) \(admin token in (.+)\)$/m;
 
 interface Run {
   code: number | null;
@@ -81,7 +81,7 @@ async function up(): Promise<Up> {
   await waitFor('the ready line of kern up', () => READY.test(out) || gone, () => `stdout: ${out}\nstderr: ${err}`, 30_000);
   if (gone) throw new Error(`kern up exited before it was ready\nstdout: ${out}\nstderr: ${err}`);
   const m = READY.exec(out)!;
-  return { child, api: m[1], grpc: m[2], stdout: () => out, stderr: () => err, exited };
+  return { child, api: m[1], grpc: m[3], stdout: () => out, stderr: () => err, exited };
 }
 
 function adminToken(): string {
@@ -120,7 +120,7 @@ describe('kern CLI end to end', () => {
   });
 
   it('kern up reports the ports it really bound and writes a private client config', async () => {
-    const [, http, grpc, data, tokenFile] = READY.exec(kernel.stdout())!;
+    const [, http, socket, grpc, data, tokenFile] = READY.exec(kernel.stdout())!;
     expect(http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(http).not.toMatch(/:0$/);
     expect(grpc).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -128,9 +128,28 @@ describe('kern CLI end to end', () => {
     expect(data).toBe(dataDir);
     expect(tokenFile).toBe(join(home, 'config.json'));
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ server: http, grpc });
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ server: http, grpc, socket });
     const health = await fetch(`${http}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('kern up also serves the API on a private Unix socket in the data dir, which the CLI uses', async () => {
+    const socket = READY.exec(kernel.stdout())![2];
+    expect(socket).toBe(join(dataDir, 'kern.sock'));
+    expect(statSync(socket).isSocket()).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    // With the TCP address in config.json pointing nowhere, the CLI still gets through: it went over the socket.
+    const config = join(home, 'config.json');
+    const saved = readFileSync(config, 'utf8');
+    const parsed = JSON.parse(saved) as { server: string };
+    try {
+      writeFileSync(config, JSON.stringify({ ...parsed, server: 'http://127.0.0.1:1' }), { mode: 0o600 });
+      const ns = await kern(['get', 'namespaces']);
+      expect(ns.code).toBe(0);
+      expect(ns.stdout).toMatch(/^default\s+Active/m);
+    } finally {
+      writeFileSync(config, saved, { mode: 0o600 });
+    }
   });
 
   it('applies a Namespace and a Pod, and again without change', async () => {

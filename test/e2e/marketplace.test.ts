@@ -31,7 +31,7 @@ jest.setTimeout(180_000);
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'kernel', 'cli', 'main.js');
 const EXAMPLE = join(ROOT, 'sdk', 'examples', 'raw-exec');
-const READY = /^Kern ready — API (http:\/\/\S+), gRPC (\S+), data (.+) \(admin token in (.+)\)$/m;
+const READY = /^Kern ready — API (http:\/\/\S+)(?: and (\S+))?, gRPC (\S+), data (.+) \(admin token in (.+)\)$/m;
 const REGISTRY_READY = /^registry listening on (http:\/\/\S+)$/m;
 const PLUGIN = 'runtime-raw-exec';
 const NODE_NAME = `mk-${process.pid}`;
@@ -283,7 +283,7 @@ describe('plugin marketplace end to end', () => {
       ['up', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0', '--log-level', 'warn', '--node-name', NODE_NAME],
       READY, 'the ready line of kern up',
     );
-    expect(kernel.match[3]).toBe(dataDir);
+    expect(kernel.match[4]).toBe(dataDir);
   });
 
   it('publishes the package, and search finds it', async () => {

@@ -16,6 +16,8 @@ export interface KernProcess {
   dataDir: string;
   server: string;
   token: string;
+  /** The HTTP API's Unix socket, when it listens on one. */
+  socket?: string;
   stop(): Promise<number | null>;
   /** What it printed so far (stdout then stderr), for error reports. */
   output(): string;
@@ -42,9 +44,9 @@ export async function startKern(options: { home?: string; nodeName?: string; ext
     child.stdout!.on('data', check);
     child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`kern up exited with ${code}\nstdout: ${out}\nstderr: ${err}`)); });
   });
-  const cfg = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { server: string; token: string };
+  const cfg = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { server: string; token: string; socket?: string };
   return {
-    child, home, dataDir, server: cfg.server, token: cfg.token,
+    child, home, dataDir, server: cfg.server, token: cfg.token, socket: cfg.socket,
     output: () => `${out}\n${err}`,
     stop: () => new Promise((ok) => {
       if (child.exitCode !== null) return ok(child.exitCode);

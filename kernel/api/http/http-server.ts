@@ -2,17 +2,22 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http
 import { AddressInfo, Socket } from 'node:net';
 import { ApiContext } from '../api-context';
 import { createHttpApp } from './http-app';
+import { UnixListener, listenUnixSocket } from './unix-listener';
 import { StreamTracker } from './watch-stream';
 
 export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port (see the returned address). */
   port: number;
+  /** A Unix socket path the same API also listens on; empty or absent for none. */
+  socket?: string;
 }
 
 export interface RunningHttpServer {
   server: Server;
   address: { host: string; port: number };
+  /** The Unix socket path, when the API listens on one. */
+  socket?: string;
   /** Stops listening, ends open watch streams, and closes connections (forcibly after a short grace). */
   close(): Promise<void>;
 }
@@ -41,6 +46,17 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
   });
   server.on('error', (err) => api.logger.error({ err }, 'http server error'));
   const bound = server.address() as AddressInfo;
+  // Local clients may come over the Unix socket: the same server (and
+  // bookkeeping below) serves them, minus loopback TCP's cost per message.
+  let unix: UnixListener | undefined;
+  if (options.socket) {
+    try {
+      unix = await listenUnixSocket(options.socket, (socket) => server.emit('connection', socket));
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw e;
+    }
+  }
 
   // Requests in flight per connection, so close() can drop connections that
   // carry none: Node's closeIdleConnections() leaves alone a connection that
@@ -64,9 +80,10 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      const unixClosed = unix?.close();
       server.close(() => {
         clearTimeout(force);
-        resolve();
+        void Promise.resolve(unixClosed).then(() => resolve());
       });
       streams.closeAll();
       for (const [socket, n] of busy) if (n === 0) socket.destroy();
@@ -74,5 +91,5 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
     return closing;
   };
 
-  return { server, address: { host: bound.address, port: bound.port }, close };
+  return { server, address: { host: bound.address, port: bound.port }, socket: unix?.path, close };
 }

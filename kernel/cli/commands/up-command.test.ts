@@ -6,6 +6,8 @@ describe('kern up flags', () => {
     [{ port: 0, grpcPort: 0 }, { http: { port: 0 }, grpc: { port: 0 } }],
     [{ host: '0.0.0.0', port: 8080 }, { http: { host: '0.0.0.0', port: 8080 }, grpc: { host: '0.0.0.0' } }],
     [{ dataDir: '/d', logLevel: 'debug' }, { dataDir: '/d', logLevel: 'debug' }],
+    [{ socket: '/run/kern.sock' }, { http: { socket: '/run/kern.sock' } }],
+    [{ socket: '' }, { http: { socket: '' } }],
   ])('%j → %j', (options, flags) => {
     expect(upFlags(options)).toEqual(flags);
   });
@@ -20,6 +22,12 @@ describe('the ready line', () => {
     expect(readyLine(kernel, { dataDir: '/root/.kern/data', kernHome: '/root/.kern', writeClientConfig: true }))
       .toBe('Kern ready — API http://127.0.0.1:40123, gRPC 127.0.0.1:40124, data /root/.kern/data (admin token in /root/.kern/config.json)');
     expect(readyLine(kernel, { dataDir: '/d', kernHome: '/h', writeClientConfig: false })).toMatch(/\(admin token in \/d\/auth\/admin\.token\)$/);
+  });
+
+  it('names the Unix socket when the API listens on one', () => {
+    const kernel = { endpoints: { http: 'http://127.0.0.1:7070', grpc: '127.0.0.1:7071', socket: '/d/kern.sock' } };
+    expect(readyLine(kernel, { dataDir: '/d', kernHome: '/h', writeClientConfig: true }))
+      .toBe('Kern ready — API http://127.0.0.1:7070 and /d/kern.sock, gRPC 127.0.0.1:7071, data /d (admin token in /h/config.json)');
   });
 });
 

@@ -13,6 +13,7 @@ export interface UpOptions {
   logLevel?: string;
   config?: string;
   nodeName?: string;
+  socket?: string;
 }
 
 export function parsePort(value: string): number {
@@ -28,14 +29,17 @@ export function upFlags(o: UpOptions, kernHome?: string): ConfigOverrides {
   if (o.dataDir) flags.dataDir = o.dataDir;
   if (o.logLevel) flags.logLevel = o.logLevel;
   if (o.nodeName) flags.agent = { nodeName: o.nodeName };
-  if (o.host || o.port !== undefined) flags.http = { ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) };
+  if (o.host || o.port !== undefined || o.socket !== undefined) {
+    flags.http = { ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.socket !== undefined ? { socket: o.socket } : {}) };
+  }
   if (o.host || o.grpcPort !== undefined) flags.grpc = { ...(o.host ? { host: o.host } : {}), ...(o.grpcPort !== undefined ? { port: o.grpcPort } : {}) };
   return flags;
 }
 
 export function readyLine(kernel: Pick<Kernel, 'endpoints'>, config: Pick<KernelConfig, 'dataDir' | 'kernHome' | 'writeClientConfig'>): string {
   const tokenAt = config.writeClientConfig ? join(config.kernHome, 'config.json') : join(config.dataDir, 'auth', 'admin.token');
-  return `Kern ready — API ${kernel.endpoints?.http}, gRPC ${kernel.endpoints?.grpc}, data ${config.dataDir} (admin token in ${tokenAt})`;
+  const socket = kernel.endpoints?.socket ? ` and ${kernel.endpoints.socket}` : '';
+  return `Kern ready — API ${kernel.endpoints?.http}${socket}, gRPC ${kernel.endpoints?.grpc}, data ${config.dataDir} (admin token in ${tokenAt})`;
 }
 
 /** Boot failures a user can fix get a hint on how. */
@@ -115,6 +119,7 @@ export function upCommand(run: (fn: (ctx: CliContext) => Promise<number | void>,
     .option('--port <n>', 'HTTP API port (default: 7070; 0 picks a free one)', parsePort)
     .option('--grpc-port <n>', 'gRPC API port (default: 7071; 0 picks a free one)', parsePort)
     .option('--host <address>', 'address both APIs listen on (default: 127.0.0.1)')
+    .option('--socket <path>', 'Unix socket the HTTP API also listens on, for local clients (default: <data-dir>/kern.sock; "" for none)')
     .option('--log-level <level>', 'trace, debug, info, warn or error (default: info)')
     .option('--config <file>', 'YAML config file (default: <data-dir>/config.yaml when present)')
     .option('--node-name <name>', 'name of this machine\'s node (default: the host name)')
