@@ -18,7 +18,8 @@ import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
 import { Authenticator, writePrivateFile } from './auth/authenticator';
-import { KernelConfig } from './config/config';
+import { DEFAULT_SOCKET_NAME, KernelConfig } from './config/config';
+import { fitsSocketPath } from './config/socket-path';
 import { KernelDriverRegistry } from './drivers/driver-registry';
 import { KernelMetrics } from './metrics/metrics';
 import { builtinPluginDirs } from './plugins/builtin-plugins';
@@ -131,6 +132,9 @@ export class Kernel {
       images: { import: (name, tar) => this.importImage(name, tar) },
       ready: () => this.isReady,
     };
+    if (!config.http.socket && !fitsSocketPath(join(config.dataDir, DEFAULT_SOCKET_NAME))) {
+      logger.warn({ dataDir: config.dataDir }, 'the data dir path is too long for the API\'s Unix socket in it: serving TCP only (set --socket to a shorter path)');
+    }
     const http = await startHttpServer(api, config.http);
     this.closers.push(() => http.close());
     const grpc = await startGrpcServer(api, config.grpc);

@@ -1,5 +1,5 @@
 import { KernelError, errors, isConflict, isInvalid, isNotFound } from '@kern/sdk';
-import { formatError, statusToError, unreachable } from './cli-error';
+import { formatError, statusToError, unreachable, isConnectionError } from './cli-error';
 
 describe('statusToError', () => {
   it('keeps message, field and code of a Status reply', () => {
@@ -49,5 +49,18 @@ describe('formatError', () => {
 
   it('prefixes the object a failure belongs to', () => {
     expect(formatError(new Error('no'), { prefix: 'pod/web (a.yaml:1)' })).toEqual(['error: pod/web (a.yaml:1): no']);
+  });
+});
+
+describe('isConnectionError', () => {
+  const err = (code: string, syscall?: string) => Object.assign(new Error(code), { code, syscall });
+  it('counts a refused or reset connection, and a Unix socket gone on connect', () => {
+    expect(isConnectionError(err('ECONNREFUSED', 'connect'))).toBe(true);
+    expect(isConnectionError(err('ECONNRESET', 'read'))).toBe(true);
+    expect(isConnectionError(err('ENOENT', 'connect'))).toBe(true);
+  });
+  it('leaves a missing file alone (an upload that cannot be read is not an unreachable kernel)', () => {
+    expect(isConnectionError(err('ENOENT', 'open'))).toBe(false);
+    expect(isConnectionError(err('EACCES', 'open'))).toBe(false);
   });
 });

@@ -49,7 +49,9 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETU
 
 /** True for socket errors that mean nothing is serving at the address. */
 export function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
+  const { code, syscall } = (e ?? {}) as { code?: unknown; syscall?: unknown };
+  // ENOENT on connect: the Unix socket of a kernel that just stopped is gone.
+  if (code === 'ENOENT') return syscall === 'connect';
   return typeof code === 'string' && UNREACHABLE.has(code);
 }
 

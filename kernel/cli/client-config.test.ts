@@ -22,9 +22,10 @@ describe('which transport the CLI uses', () => {
     expect(loadClientConfig({ kernHome: home, env: {} }).socketPath).toBeUndefined();
   });
 
-  it('uses TCP for a server given by flag or KERN_SERVER: the socket belongs to the server in config.json', () => {
+  it('uses TCP for a server given by flag or KERN_SERVER, even the one config.json names', () => {
     writeFileSync(socket, '');
     expect(loadClientConfig({ kernHome: home, env: {}, server: 'http://10.0.0.5:7070' }).socketPath).toBeUndefined();
     expect(loadClientConfig({ kernHome: home, env: { KERN_SERVER: 'http://10.0.0.5:7070' } }).socketPath).toBeUndefined();
+    expect(loadClientConfig({ kernHome: home, env: {}, server: 'http://127.0.0.1:7070' }).socketPath).toBeUndefined();
   });
 });

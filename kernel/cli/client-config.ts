@@ -63,7 +63,9 @@ export function loadClientConfig(options: ClientConfigOptions = {}): ClientConfi
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new KernelError('Invalid', `"${server}" must be an http:// or https:// URL`, { field: 'server', code: CLI_ERROR_CODES.usage });
   }
-  // The socket reaches the server config.json names, so it is used only for that server.
-  const socketPath = server === stored.server && typeof stored.socket === 'string' && stored.socket && existsSync(stored.socket) ? stored.socket : undefined;
+  // The socket reaches the server config.json names: a server given by flag
+  // or KERN_SERVER goes over TCP.
+  const fromStored = !pick(options.server, env.KERN_SERVER);
+  const socketPath = fromStored && typeof stored.socket === 'string' && stored.socket && existsSync(stored.socket) ? stored.socket : undefined;
   return { server: server.replace(/\/+$/, ''), token: pick(options.token, env.KERN_TOKEN, stored.token), kernHome, ...(socketPath ? { socketPath } : {}) };
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errors } from '@kern/sdk';
 import { parse as parseYaml } from 'yaml';
-import { MAX_SOCKET_PATH_BYTES } from '../api/http/unix-listener';
+import { MAX_SOCKET_PATH_BYTES, fitsSocketPath } from './socket-path';
 
 /** Kernel configuration. Precedence: defaults < config file < environment < flags. */
 export interface KernelConfig {
@@ -190,12 +190,12 @@ export const DEFAULT_SOCKET_NAME = 'kern.sock';
 function socketPath(given: unknown, dataDir: string): string {
   if (given === undefined || given === null) {
     const path = join(dataDir, DEFAULT_SOCKET_NAME);
-    return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES ? path : '';
+    return fitsSocketPath(path) ? path : '';
   }
   if (typeof given !== 'string') throw errors.invalid('config.http.socket', 'must be a file path, or "" for no Unix socket');
   if (given === '') return '';
   const path = resolve(given);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+  if (!fitsSocketPath(path)) {
     throw errors.invalid('config.http.socket', `${path} is longer than a Unix socket path may be (${MAX_SOCKET_PATH_BYTES} bytes): choose a shorter path, or "" for no socket`);
   }
   return path;

@@ -2,16 +2,18 @@
  * bench:scheduler — pods scheduled per second and create → bound latency
  * with simulated (hollow) nodes: 5,000 nodes then 1,000 nodes, 50,000 pods
  * each (70% plain, 20% with required node affinity on zones, 10% with
- * required pod anti-affinity per hostname in groups of 10). Baseline in the
- * same run: the same pods created already bound (spec.nodeName set), i.e. the
- * API and store cost with no scheduling.
+ * required pod anti-affinity per hostname in groups of 10), then the plain
+ * pods alone on each (issue 4 sets its 1,000 pods/s target on that plain
+ * mix; p99 < 1 s on every run).
+ * Baseline in the same run: the same pods created already bound
+ * (spec.nodeName set), i.e. the API and store cost with no scheduling.
  *
- *   npm run bench:scheduler [-- --pods 50000 --nodes 5000,1000 --timeout 240]
+ *   npm run bench:scheduler [-- --pods 50000 --nodes 5000,1000 --timeout 240 --no-plain]
  */
 import { rmSync } from 'node:fs';
 import { startKern } from '../helpers/kern-process';
 import { ApiClient, inParallel } from './hollow-node-fleet';
-import { benchFleet, benchPod, startKernForHollowNodes } from './scheduler-workload';
+import { PodMix, benchFleet, benchPod, startKernForHollowNodes } from './scheduler-workload';
 import { percentile, printTable, processCpuSeconds } from './stats';
 
 const argOf = (name: string, dflt: string) => {
@@ -21,10 +23,11 @@ const argOf = (name: string, dflt: string) => {
 const PODS = Number(argOf('--pods', '50000'));
 const NODE_COUNTS = argOf('--nodes', '5000,1000').split(',').map(Number);
 const TIMEOUT_S = Number(argOf('--timeout', '240'));
+const PLAIN = !process.argv.includes('--no-plain');
 
 interface Result { label: string; nodes: number; pods: number; bound: number; seconds: number; p50: number; p99: number; cpuMicrosPerPod: number }
 
-async function run(label: string, nodes: number, prebound: boolean): Promise<Result> {
+async function run(label: string, nodes: number, prebound: boolean, mix: PodMix = 'mixed'): Promise<Result> {
   const kern = await startKernForHollowNodes(startKern, 'kern-sched-');
   kern.child.once('exit', (code, signal) => {
     if (stopping) return;
@@ -61,7 +64,7 @@ async function run(label: string, nodes: number, prebound: boolean): Promise<Res
     let progress = 0;
     await inParallel(indexes, 4, async (i) => {
       sentAt.set(`p-${i}`, performance.now());
-      const r = await client.send('POST', '/api/v1/namespaces/default/pods', benchPod(i, prebound ? fleet.names[i % nodes] : undefined));
+      const r = await client.send('POST', '/api/v1/namespaces/default/pods', benchPod(i, prebound ? fleet.names[i % nodes] : undefined, mix));
       if (r.status !== 201) throw new Error(`pod ${i}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
       if (++progress % 5000 === 0) process.stderr.write(`${label}: ${progress}/${PODS} created, ${latencies.length} bound\n`);
     });
@@ -99,16 +102,21 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const results: Result[] = [];
-  for (const n of NODE_COUNTS) results.push(await run(`scheduled, ${n} nodes`, n, false));
+  // Per node count the mixed run, then the plain one, so each pair runs close together in time.
+  for (const n of NODE_COUNTS) {
+    results.push(await run(`scheduled, ${n} nodes, mixed`, n, false));
+    if (PLAIN) results.push(await run(`scheduled, ${n} nodes, plain`, n, false, 'plain'));
+  }
   results.push(await run(`baseline: pre-bound, ${NODE_COUNTS[NODE_COUNTS.length - 1]} nodes`, NODE_COUNTS[NODE_COUNTS.length - 1], true));
   const base = results[results.length - 1];
-  console.log(`\nbench:scheduler — ${PODS} pods (70% plain, 20% node affinity, 10% pod anti-affinity), 4 API clients\n`);
+  console.log(`\nbench:scheduler — ${PODS} pods per run, 4 API clients; mixed = 70% plain, 20% node affinity, 10% pod anti-affinity; plain = plain pods only\n`);
   printTable([
     ['run', 'bound', 'pods/s', 'p50 ms', 'p99 ms', 'kernel CPU/pod µs', 'vs baseline pods/s', 'target'],
     ...results.map((r) => [
       r.label, `${r.bound}/${r.pods}`, r.bound / r.seconds, r.p50, r.p99, r.cpuMicrosPerPod,
       `${((r.bound / r.seconds) / (base.bound / base.seconds) * 100).toFixed(0)}%`,
-      r === base ? '' : '>= 1000 pods/s, p99 < 1000 ms',
+      // The issue sets 1,000 pods/s "on the plain mix"; p99 < 1 s holds for every run.
+      r === base ? '' : r.label.endsWith('plain') ? '>= 1000 pods/s, p99 < 1000 ms' : 'p99 < 1000 ms',
     ]),
   ]);
 }

@@ -9,9 +9,15 @@ import { join } from 'node:path';
 import type { KernProcess, startKern } from '../helpers/kern-process';
 import { HollowNodeFleet } from './hollow-node-fleet';
 
+/**
+ * The pods a run creates: `mixed` is the mix above; `plain` only plain pods
+ * (kube-scheduler's SchedulingBasic workload).
+ */
+export type PodMix = 'mixed' | 'plain';
+
 /** Pod `i` of the mix; with `nodeName`, created already bound (the baseline). */
-export function benchPod(i: number, nodeName?: string): object {
-  const kind = i % 10;
+export function benchPod(i: number, nodeName?: string, mix: PodMix = 'mixed'): object {
+  const kind = mix === 'plain' ? 0 : i % 10;
   const spec: Record<string, unknown> = {
     containers: [{ name: 'app', image: 'kern/busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
   };

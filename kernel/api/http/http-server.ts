@@ -36,31 +36,10 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
   // Watches are long requests; only the request head must arrive promptly.
   server.requestTimeout = 0;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  server.on('error', (err) => api.logger.error({ err }, 'http server error'));
-  const bound = server.address() as AddressInfo;
-  // Local clients may come over the Unix socket: the same server (and
-  // bookkeeping below) serves them, minus loopback TCP's cost per message.
-  let unix: UnixListener | undefined;
-  if (options.socket) {
-    try {
-      unix = await listenUnixSocket(options.socket, (socket) => server.emit('connection', socket));
-    } catch (e) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      throw e;
-    }
-  }
-
   // Requests in flight per connection, so close() can drop connections that
   // carry none: Node's closeIdleConnections() leaves alone a connection that
-  // was opened but never sent a request (clients pre-connect).
+  // was opened but never sent a request (clients pre-connect). Tracked from
+  // before either listener opens, so no connection escapes it.
   const busy = new Map<Socket, number>();
   let closing: Promise<void> | undefined;
   server.on('connection', (socket: Socket) => {
@@ -77,13 +56,40 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
     });
   });
 
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => api.logger.error({ err }, 'http server error'));
+  const bound = server.address() as AddressInfo;
+  // Local clients may come over the Unix socket: the same server (and the
+  // bookkeeping above) serves them, minus loopback TCP's cost per message.
+  let unix: UnixListener | undefined;
+  if (options.socket) {
+    try {
+      unix = await listenUnixSocket(options.socket, (socket) => server.emit('connection', socket), api.logger);
+    } catch (e) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      throw e;
+    }
+  }
+
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
+      // closeAllConnections() also ends the socket's connections: they are
+      // the HTTP server's, though the TCP listener does not count them.
       const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-      const unixClosed = unix?.close();
-      server.close(() => {
+      const tcpClosed = new Promise<void>((done) => server.close(() => done()));
+      void Promise.all([tcpClosed, unix?.close()]).then(() => {
         clearTimeout(force);
-        void Promise.resolve(unixClosed).then(() => resolve());
+        resolve();
       });
       streams.closeAll();
       for (const [socket, n] of busy) if (n === 0) socket.destroy();

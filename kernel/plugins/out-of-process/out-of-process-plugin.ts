@@ -8,14 +8,13 @@ import { SyscallTable } from '../../syscalls/syscall-table';
 import { KERN_ABI, KERN_VERSION } from '../../version';
 import { driverCommand } from './driver-command';
 import { DriverSupervisor, SupervisorOptions, SupervisorStatus } from './driver-supervisor';
+import { MAX_SOCKET_PATH_BYTES, fitsSocketPath } from '../../config/socket-path';
 
 /** The socket files of one out-of-process plugin, in its data dir. */
 export const DRIVER_SOCKET = 'driver.sock';
 export const KERNEL_SOCKET = 'kernel.sock';
 export const DRIVER_LOG = 'driver.log';
 
-// sun_path holds 108 bytes on Linux, the terminating NUL included.
-const MAX_SOCKET_PATH = 107;
 
 export interface OutOfProcessOptions {
   /** The kernel's syscall table; the plugin's socket answers only the manifest's syscalls from it. */
@@ -81,9 +80,9 @@ export function outOfProcessPlugin(manifest: PluginManifest, dir: string, option
 
 function socketPath(dataDir: string, file: string): string {
   const path = join(dataDir, file);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+  if (!fitsSocketPath(path)) {
     throw new KernelError('FailedPrecondition',
-      `the socket path ${path} is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH} a unix socket allows: use a shorter data directory`,
+      `the socket path ${path} is ${Buffer.byteLength(path)} bytes, more than the ${MAX_SOCKET_PATH_BYTES} a unix socket allows: use a shorter data directory`,
       { code: 'KERN_ERR_PLUGIN_SOCKET_PATH' });
   }
   return path;
