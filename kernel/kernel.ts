@@ -17,6 +17,7 @@ import { startClusterInformers } from './sched/cluster-informers';
 import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
+import { clearStaleSocket } from './api/http/unix-listener';
 import { Authenticator, writePrivateFile } from './auth/authenticator';
 import { DEFAULT_SOCKET_NAME, KernelConfig } from './config/config';
 import { fitsSocketPath } from './config/socket-path';
@@ -80,6 +81,9 @@ export class Kernel {
 
   static async boot(config: KernelConfig, logger: Logger): Promise<Kernel> {
     mkdirSync(config.dataDir, { recursive: true });
+    // A kernel already serving this data dir answers on its socket: turn this
+    // one away before it opens the store or starts a node agent.
+    if (config.http.socket) await clearStaleSocket(config.http.socket);
     const kernel = new Kernel(config, logger);
     try {
       await kernel.start();

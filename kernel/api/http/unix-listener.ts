@@ -19,7 +19,7 @@ export async function listenUnixSocket(path: string, onConnection: (socket: Sock
   if (!fitsSocketPath(path)) {
     throw errors.invalid('http.socket', `${path} is ${Buffer.byteLength(path)} bytes, longer than a Unix socket path may be (${MAX_SOCKET_PATH_BYTES}): choose a shorter --socket, or "" to turn the socket off`);
   }
-  await removeStaleSocket(path);
+  await clearStaleSocket(path);
   const server = createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(listenError(path, e)));
@@ -44,7 +44,13 @@ export async function listenUnixSocket(path: string, onConnection: (socket: Sock
   return { path, close: () => closeUnixServer(server) };
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
+/**
+ * Makes `path` free for a new socket: nothing there, or a socket file a
+ * dead server left (removed). Refuses a path a server still answers on, and
+ * one that is not a socket. The kernel asks this first thing at boot, so a
+ * second kernel on a data dir is turned away before it opens the store.
+ */
+export async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

@@ -1,3 +1,4 @@
+import { KernelError } from '@kern/sdk';
 import { explainBootError, parsePort, readyLine, upFlags } from './up-command';
 
 describe('kern up flags', () => {
@@ -34,4 +35,11 @@ describe('the ready line', () => {
 it('explains a port in use', () => {
   const e = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:7070'), { code: 'EADDRINUSE' });
   expect((explainBootError(e) as Error).message).toBe('listen EADDRINUSE: address already in use 127.0.0.1:7070: the port is taken (is another `kern up` running?); pick another with --port / --grpc-port (0 picks a free one)');
+});
+
+it('leaves a Unix socket failure as it is: its message names --socket, not the ports', () => {
+  const e = new KernelError('Unavailable', 'cannot listen on the Unix socket /d/kern.sock: the path is taken; choose another --socket, or "" to turn it off', {
+    field: 'http.socket', cause: Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }),
+  });
+  expect(explainBootError(e)).toBe(e);
 });

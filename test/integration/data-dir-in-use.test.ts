@@ -1,0 +1,44 @@
+/**
+ * A second kernel on a data dir another kernel serves is turned away at
+ * once, by the first one's Unix socket, before it opens the store or starts
+ * anything. (A socket file a killed kernel left does not stop a restart:
+ * test/e2e/kill-restart.test.ts restarts after SIGKILL.)
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@kern/sdk';
+import { loadConfig } from '../../kernel/config/config';
+import { Kernel } from '../../kernel/kernel';
+
+jest.setTimeout(60_000);
+
+const home = mkdtempSync(join(tmpdir(), 'kern-dd-'));
+const dataDir = join(home, 'data');
+const config = () => loadConfig({
+  env: {},
+  flags: {
+    dataDir, kernHome: home, writeClientConfig: false,
+    http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
+    agent: { enabled: false },
+  },
+});
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+it('refuses a second kernel on a data dir in use, naming the way out, and leaves the first serving', async () => {
+  const first = await Kernel.boot(config(), silentLogger);
+  try {
+    const socket = join(dataDir, 'kern.sock');
+    expect(first.endpoints?.socket).toBe(socket);
+    await expect(Kernel.boot(config(), silentLogger)).rejects.toMatchObject({
+      kind: 'Unavailable', message: expect.stringContaining('another --data-dir or --socket'),
+    });
+    expect(existsSync(socket)).toBe(true);
+    const health = await fetch(`${first.endpoints!.http}/healthz`);
+    expect(health.status).toBe(200);
+  } finally {
+    await first.shutdown();
+  }
+  expect(existsSync(join(dataDir, 'kern.sock'))).toBe(false);
+});
