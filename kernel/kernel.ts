@@ -82,7 +82,10 @@ export class Kernel {
   static async boot(config: KernelConfig, logger: Logger): Promise<Kernel> {
     mkdirSync(config.dataDir, { recursive: true });
     // A kernel already serving this data dir answers on its socket: turn this
-    // one away before it opens the store or starts a node agent.
+    // one away before it opens the store or starts a node agent. Only a
+    // guard: it needs the socket on and at the same path, and a kernel still
+    // booting (socket not yet bound) or shutting down (socket already gone)
+    // is not seen.
     if (config.http.socket) await clearStaleSocket(config.http.socket);
     const kernel = new Kernel(config, logger);
     try {
@@ -137,7 +140,7 @@ export class Kernel {
       ready: () => this.isReady,
     };
     if (!config.http.socket && !fitsSocketPath(join(config.dataDir, DEFAULT_SOCKET_NAME))) {
-      logger.warn({ dataDir: config.dataDir }, 'the data dir path is too long for the API\'s Unix socket in it: serving TCP only (set --socket to a shorter path)');
+      logger.warn({ dataDir: config.dataDir }, 'no Unix socket for the API (http.socket is "", or the default in this data dir is too long a path): serving TCP only; --socket PATH sets one');
     }
     const http = await startHttpServer(api, config.http);
     this.closers.push(() => http.close());

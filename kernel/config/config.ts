@@ -14,8 +14,8 @@ export interface KernelConfig {
   /**
    * HTTP API. Default: 127.0.0.1:7070, and the Unix socket
    * `<dataDir>/kern.sock` (mode 0600) that local clients such as the CLI
-   * use: it costs less per request than loopback TCP. `socket: ""` turns the
-   * socket off.
+   * use (file permissions guard it besides the token). `socket: ""` turns
+   * the socket off.
    */
   http: { host: string; port: number; socket?: string };
   /** gRPC API. Default: 127.0.0.1:7071 (port 0 = any free port). */

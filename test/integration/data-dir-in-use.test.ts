@@ -31,9 +31,13 @@ it('refuses a second kernel on a data dir in use, naming the way out, and leaves
   try {
     const socket = join(dataDir, 'kern.sock');
     expect(first.endpoints?.socket).toBe(socket);
+    // Turned away before anything starts (a late refusal by the listener would say the same).
+    const start = jest.spyOn(Kernel.prototype as unknown as { start(): Promise<void> }, 'start');
     await expect(Kernel.boot(config(), silentLogger)).rejects.toMatchObject({
-      kind: 'Unavailable', message: expect.stringContaining('another --data-dir or --socket'),
+      kind: 'Unavailable', message: expect.stringContaining('give this one another --data-dir'),
     });
+    expect(start).not.toHaveBeenCalled();
+    start.mockRestore();
     expect(existsSync(socket)).toBe(true);
     const health = await fetch(`${first.endpoints!.http}/healthz`);
     expect(health.status).toBe(200);

@@ -67,7 +67,7 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
   server.on('error', (err) => api.logger.error({ err }, 'http server error'));
   const bound = server.address() as AddressInfo;
   // Local clients may come over the Unix socket: the same server (and the
-  // bookkeeping above) serves them, minus loopback TCP's cost per message.
+  // bookkeeping above) serves them.
   let unix: UnixListener | undefined;
   if (options.socket) {
     try {

@@ -23,8 +23,9 @@ export async function listenUnixSocket(path: string, onConnection: (socket: Sock
   const server = createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(listenError(path, e)));
-    // The bind creates the file synchronously inside listen(): a umask of
-    // 077 for that moment gives it mode 0600 from the start.
+    // The bind creates the file synchronously inside listen() (in a process
+    // that is not a cluster worker, as the kernel is not): a umask of 077
+    // for that moment gives it mode 0600 from the start.
     const umask = process.umask(0o077);
     try {
       server.listen(path, () => resolve());
@@ -61,7 +62,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
   if (!isSocket) throw errors.invalid('http.socket', `${path} exists and is not a socket: move it away, or choose another --socket`);
   const probe = await probeSocket(path);
   // Only a refused connection proves nobody serves there; a permission
-  // error or a full backlog may hide a live server.
+  // error or a full backlog (EAGAIN on Linux) may hide a live server.
   if (probe === 'ECONNREFUSED') {
     try {
       unlinkSync(path);
@@ -72,8 +73,8 @@ export async function clearStaleSocket(path: string): Promise<void> {
   }
   if (probe === 'ENOENT') return; // gone meanwhile
   throw errors.unavailable(probe === 'answered'
-    ? `${path} is in use by a running server (is another \`kern up\` using this data dir?): stop it, or give this one another --data-dir or --socket`
-    : `cannot tell whether ${path} is in use (connecting gave ${probe}): remove it if no kernel runs, or choose another --socket`);
+    ? `${path} is in use by a running server (is another \`kern up\` using this data dir?): stop it, or give this one another --data-dir`
+    : `cannot tell whether ${path} is in use (connecting gave ${probe}): remove it if no kernel runs, or give this one another --data-dir`);
 }
 
 /** 'answered' when something accepts connections at `path`, else the connect error's code. */
