@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Logger, silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
+import { ConfigOverrides, KernelConfig, loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
 
 /**
@@ -9,15 +9,23 @@ import { Kernel } from '../../kernel/kernel';
  * sweep never touches another test's containers), a short crash back-off.
  */
 export function bootTestKernel(home: string, nodeName: string, logger: Logger = silentLogger): Promise<Kernel> {
-  const config = loadConfig({
+  return Kernel.boot(agentlessKernelConfig(home, { agent: { enabled: true, nodeName, backoffInitialMs: 1000 } }), logger);
+}
+
+/**
+ * The config of a kernel with no node agent for an integration test: free
+ * ports, data under `home`, no client config written; `extra` adds to it.
+ */
+export function agentlessKernelConfig(home: string, extra: ConfigOverrides = {}): KernelConfig {
+  return loadConfig({
     env: {},
     flags: {
       dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
       http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: true, nodeName, backoffInitialMs: 1000 },
+      agent: { enabled: false },
+      ...extra,
     },
   });
-  return Kernel.boot(config, logger);
 }
 
 /** Polls `fn` until it returns something truthy; fails naming `what` (and the last error). */

@@ -8,21 +8,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@kern/sdk';
-import { loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
+import { agentlessKernelConfig } from '../helpers/test-kernel';
 
 jest.setTimeout(60_000);
 
 const home = mkdtempSync(join(tmpdir(), 'kern-dd-'));
 const dataDir = join(home, 'data');
-const config = () => loadConfig({
-  env: {},
-  flags: {
-    dataDir, kernHome: home, writeClientConfig: false,
-    http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-    agent: { enabled: false },
-  },
-});
+const config = () => agentlessKernelConfig(home);
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 

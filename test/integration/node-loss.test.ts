@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernObject, Pod, RuntimeDriver, silentLogger } from '@kern/sdk';
 import { NodeAgent } from '../../kernel/agent/node-agent';
-import { loadConfig } from '../../kernel/config/config';
 import { Kernel } from '../../kernel/kernel';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
-import { waitFor } from '../helpers/test-kernel';
+import { agentlessKernelConfig, waitFor } from '../helpers/test-kernel';
 
 jest.setTimeout(180_000);
 
@@ -32,15 +31,7 @@ afterAll(async () => {
 });
 
 it('replaces the pods of a node whose agent stopped on the remaining node', async () => {
-  kernel = await Kernel.boot(loadConfig({
-    env: {},
-    flags: {
-      dataDir: join(home, 'data'), kernHome: home, writeClientConfig: false,
-      http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 },
-      agent: { enabled: false },
-      scheduler: { nodeLossGraceSeconds: 2 },
-    },
-  }), silentLogger);
+  kernel = await Kernel.boot(agentlessKernelConfig(home, { scheduler: { nodeLossGraceSeconds: 2 } }), silentLogger);
   const runtime = kernel.drivers.get<RuntimeDriver>('runtime');
   for (const nodeName of [LOST, KEPT]) {
     const agent = new NodeAgent(kernel.syscalls.handleFor(`agent:${nodeName}`, ['state.*']), runtime, {

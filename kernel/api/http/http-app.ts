@@ -6,6 +6,7 @@ import { ApiContext } from '../api-context';
 import { Caller } from '../../syscalls/syscall-table';
 import { parseBody, readBody, requireObject } from './body';
 import { importImage } from './image-import';
+import { bindPod } from './pod-binding';
 import {
   RequestScope, coreVersions, groupList, handleResourceRequest, pathSegments, routeNotFound, sendJson, streamWatch,
 } from './resource-api';
@@ -16,7 +17,7 @@ import { StreamTracker } from './watch-stream';
 /**
  * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
  * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
- * `/apis`; Kern's own `/v1/syscalls`, `/v1/plugins` (list, `POST
+ * `/apis` (with the pod subresources status, log, exec and binding); Kern's own `/v1/syscalls`, `/v1/plugins` (list, `POST
  * /v1/plugins/load`, `DELETE /v1/plugins/{id}`), `/v1/kinds` and
  * `/v1/images/import`.
  * Every failure is a `kind: Status` JSON object.
@@ -113,6 +114,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
         const podAction = segments.length === 5 && segments[0] === 'namespaces' && segments[2] === 'pods' ? segments[4] : undefined;
         if (podAction === 'log' && c.method === 'GET') return streamPodLog(c, scope(c), segments[1], segments[3]);
         if (podAction === 'exec' && c.method === 'POST') return execInPod(c, segments[1], segments[3]);
+        if (podAction === 'binding' && c.method === 'POST') return bindPod(c, scope(c), segments[1], segments[3]);
         return handleResourceRequest(c, scope(c), 'v1', segments);
       }
     } else if (path.startsWith('/apis/')) {
