@@ -17,9 +17,9 @@ import { StreamTracker } from './watch-stream';
 /**
  * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
  * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
- * `/apis` (with the pod subresources status, log, exec and binding); Kern's own `/v1/syscalls`, `/v1/plugins` (list, `POST
- * /v1/plugins/load`, `DELETE /v1/plugins/{id}`), `/v1/kinds` and
- * `/v1/images/import`.
+ * `/apis` (with the pod subresources status, log, exec and binding); Kern's
+ * own `/v1/syscalls`, `/v1/plugins` (list, `POST /v1/plugins/load`, `DELETE
+ * /v1/plugins/{id}`), `/v1/kinds` and `/v1/images/import`.
  * Every failure is a `kind: Status` JSON object.
  */
 
