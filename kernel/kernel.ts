@@ -17,9 +17,9 @@ import { startClusterInformers } from './sched/cluster-informers';
 import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
-import { clearStaleSocket } from './api/http/unix-listener';
 import { Authenticator, writePrivateFile } from './auth/authenticator';
 import { DEFAULT_SOCKET_NAME, KernelConfig } from './config/config';
+import { lockDataDir } from './data-dir-lock';
 import { fitsSocketPath } from './config/socket-path';
 import { KernelDriverRegistry } from './drivers/driver-registry';
 import { KernelMetrics } from './metrics/metrics';
@@ -81,13 +81,17 @@ export class Kernel {
 
   static async boot(config: KernelConfig, logger: Logger): Promise<Kernel> {
     mkdirSync(config.dataDir, { recursive: true });
-    // A kernel already serving this data dir answers on its socket: turn this
-    // one away before it opens the store or starts a node agent. Only a
-    // guard: it needs the socket on and at the same path, and a kernel still
-    // booting (socket not yet bound) or shutting down (socket already gone)
-    // is not seen.
-    if (config.http.socket) await clearStaleSocket(config.http.socket);
-    const kernel = new Kernel(config, logger);
+    // One kernel per data dir: taken before the store opens, given back
+    // after everything else has stopped.
+    const lock = lockDataDir(config.dataDir);
+    let kernel: Kernel;
+    try {
+      kernel = new Kernel(config, logger);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    kernel.closers.unshift(() => lock.release());
     try {
       await kernel.start();
     } catch (e) {

@@ -1,8 +1,9 @@
 /**
- * A second kernel on a data dir another kernel serves is turned away at
- * once, by the first one's Unix socket, before it opens the store or starts
- * anything. (A socket file a killed kernel left does not stop a restart:
- * test/e2e/kill-restart.test.ts restarts after SIGKILL.)
+ * A second kernel on a data dir another kernel holds is turned away at once,
+ * by the data dir's lock, before it opens the store or starts anything, even
+ * with its Unix socket off; the lock is given back at shutdown. (A kernel
+ * that was killed leaves no lock: test/e2e/kill-restart.test.ts restarts
+ * after SIGKILL, and data-dir-lock.test.ts kills a holder.)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,4 +39,9 @@ it('refuses a second kernel on a data dir in use, naming the way out, and leaves
     await first.shutdown();
   }
   expect(existsSync(join(dataDir, 'kern.sock'))).toBe(false);
+  // Given back: the data dir boots again, here with no socket at all.
+  const next = await Kernel.boot(agentlessKernelConfig(home, { http: { host: '127.0.0.1', port: 0, socket: '' } }), silentLogger);
+  await expect(Kernel.boot(agentlessKernelConfig(home, { http: { host: '127.0.0.1', port: 0, socket: '' } }), silentLogger))
+    .rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining('in use by another kernel') });
+  await next.shutdown();
 });

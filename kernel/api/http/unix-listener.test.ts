@@ -138,7 +138,7 @@ describe('the HTTP API on its Unix socket', () => {
     const path = join(dir, 'kern.sock');
     const first = await startHttpServer(t.api, { host: '127.0.0.1', port: 0, socket: path });
     await expect(startHttpServer(t.api, { host: '127.0.0.1', port: 0, socket: path }))
-      .rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining('give this one another --data-dir') });
+      .rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining('choose another --socket') });
     expect((await getOver(path, '/healthz')).status).toBe(200);
     await first.close();
   });

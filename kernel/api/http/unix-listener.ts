@@ -48,10 +48,9 @@ export async function listenUnixSocket(path: string, onConnection: (socket: Sock
 /**
  * Makes `path` free for a new socket: nothing there, or a socket file a
  * dead server left (removed). Refuses a path a server still answers on, and
- * one that is not a socket. The kernel asks this first thing at boot, so a
- * second kernel on a data dir is turned away before it opens the store.
+ * one that is not a socket.
  */
-export async function clearStaleSocket(path: string): Promise<void> {
+async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
@@ -73,8 +72,8 @@ export async function clearStaleSocket(path: string): Promise<void> {
   }
   if (probe === 'ENOENT') return; // gone meanwhile
   throw errors.unavailable(probe === 'answered'
-    ? `${path} is in use by a running server (is another \`kern up\` using this data dir?): stop it, or give this one another --data-dir`
-    : `cannot tell whether ${path} is in use (connecting gave ${probe}): remove it if no kernel runs, or give this one another --data-dir`);
+    ? `${path} is in use by a running server (another kernel given the same --socket?): stop it, or choose another --socket`
+    : `cannot tell whether ${path} is in use (connecting gave ${probe}): remove it if no kernel runs, or choose another --socket`);
 }
 
 /** 'answered' when something accepts connections at `path`, else the connect error's code. */
