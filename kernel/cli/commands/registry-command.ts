@@ -47,8 +47,8 @@ export async function runRegistryServe(ctx: CliContext, o: ServeOptions): Promis
   const { createKernelLogger } = await import('../../logging/logger');
   const dataDir = registryDataDir(ctx, o.dataDir);
   const logger = createKernelLogger({ dataDir, level: o.logLevel ?? 'info', console: true });
-  const registry = await startRegistryServer({ dataDir, host: o.host, port: o.port, logger }).catch((e: unknown) => {
-    logger.flush();
+  const registry = await startRegistryServer({ dataDir, host: o.host, port: o.port, logger }).catch(async (e: unknown) => {
+    await logger.close();
     throw explainListenError(e);
   });
   ctx.out(`registry listening on ${registry.url}\n`);
@@ -62,7 +62,9 @@ export async function runRegistryServe(ctx: CliContext, o: ServeOptions): Promis
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  logger.flush();
+  // Ended, not just flushed: the file transport's worker must be done with
+  // the log before the caller (a test removing the data dir, say) moves on.
+  await logger.close();
   return 0;
 }
 
