@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { errors } from '@kern/sdk';
 
 /** The lock file in a data dir; its content does not matter. */
-export const DATA_DIR_LOCK_FILE = 'kern.lock';
+const DATA_DIR_LOCK_FILE = 'kern.lock';
 
 export interface DataDirLock {
   /** Lets the next kernel have the data dir. */

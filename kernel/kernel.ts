@@ -18,9 +18,8 @@ import { registerSchedulerSyscalls } from './sched/scheduler-syscalls';
 import { startGrpcServer } from './api/grpc/grpc-server';
 import { startHttpServer } from './api/http/http-server';
 import { Authenticator, writePrivateFile } from './auth/authenticator';
-import { DEFAULT_SOCKET_NAME, KernelConfig } from './config/config';
+import { KernelConfig, defaultSocketPath } from './config/config';
 import { lockDataDir } from './data-dir-lock';
-import { fitsSocketPath } from './config/socket-path';
 import { KernelDriverRegistry } from './drivers/driver-registry';
 import { KernelMetrics } from './metrics/metrics';
 import { builtinPluginDirs } from './plugins/builtin-plugins';
@@ -143,7 +142,7 @@ export class Kernel {
       images: { import: (name, tar) => this.importImage(name, tar) },
       ready: () => this.isReady,
     };
-    if (!config.http.socket && !fitsSocketPath(join(config.dataDir, DEFAULT_SOCKET_NAME))) {
+    if (!config.http.socket && !defaultSocketPath(config.dataDir)) {
       logger.warn({ dataDir: config.dataDir }, 'no Unix socket for the API (http.socket is "", or the default in this data dir is too long a path): serving TCP only; --socket PATH sets one');
     }
     const http = await startHttpServer(api, config.http);

@@ -180,18 +180,18 @@ export function validateConfig(c: KernelConfig): KernelConfig {
   return c;
 }
 
-/** The HTTP API's Unix socket in the data dir, by default. */
-export const DEFAULT_SOCKET_NAME = 'kern.sock';
+/** The HTTP API's Unix socket in the data dir, by default; '' when that path is too long for a socket. */
+export function defaultSocketPath(dataDir: string): string {
+  const path = join(dataDir, 'kern.sock');
+  return fitsSocketPath(path) ? path : '';
+}
 
 /**
  * The HTTP API's Unix socket path: the one given (made absolute; "" = none),
  * else `<dataDir>/kern.sock` unless that path is too long for a socket.
  */
 function socketPath(given: unknown, dataDir: string): string {
-  if (given === undefined || given === null) {
-    const path = join(dataDir, DEFAULT_SOCKET_NAME);
-    return fitsSocketPath(path) ? path : '';
-  }
+  if (given === undefined || given === null) return defaultSocketPath(dataDir);
   if (typeof given !== 'string') throw errors.invalid('config.http.socket', 'must be a file path, or "" for no Unix socket');
   if (given === '') return '';
   const path = resolve(given);

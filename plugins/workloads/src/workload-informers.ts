@@ -30,8 +30,8 @@ export class WorkloadInformers implements Disposable {
     ] as [string, Informer<KernObject>][]);
   }
 
-  private all(): Informer<never>[] {
-    return [this.pods, this.replicaSets, this.deployments, this.daemonSets, this.nodes] as unknown as Informer<never>[];
+  private all(): Informer<KernObject>[] {
+    return [...this.byKind().values()];
   }
 
   start(): void {
