@@ -7,6 +7,10 @@
  * a bare node:http server answering the same requests (the floor any Node
  * HTTP server has on this machine).
  *
+ * The two clients are plain keep-alive connections (KeepAliveConnection),
+ * not node:http's client: in this closed loop the client's time per reply
+ * is part of every round trip, and node:http's costs twice as much.
+ *
  *   npm run bench:api [-- --count 20000]
  */
 import { spawn } from 'node:child_process';
@@ -17,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
-import { inParallel } from './hollow-node-fleet';
+import { HttpTarget, KeepAliveConnection, postHead } from './keep-alive-connection';
 import { percentile, printTable, processCpuSeconds } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
@@ -56,7 +60,6 @@ async function main(): Promise<void> {
     // create's ADDED event is timed.
     const runs = transports.map((t, k) => {
       const prefix = `bench${k}`;
-      const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
       const latencies: number[] = [];
       let gotAll: () => void = () => undefined;
       const allSeen = new Promise<void>((ok) => { gotAll = ok; });
@@ -74,18 +77,18 @@ async function main(): Promise<void> {
           }
         });
       });
-      return { t, prefix, agent, watch, latencies, allSeen, post: poster(t.target, kern.token, agent) };
+      return { t, prefix, watch, latencies, allSeen, clients: openClients(t.target, kern.token) };
     });
     await new Promise((r) => setTimeout(r, 200));
 
     // The transports take turns (A B B A ...), so the host's swings hit both alike.
-    for (const r of runs) await warmUp(r.post);
+    for (const r of runs) await warmUp(r.clients);
     const totals = await alternateRounds(runs.length, (k, from, n) => {
       const r = runs[k];
-      return drive(kern.child.pid!, n, (i) => manifest(from + i, r.prefix), r.post, (i) => sentAt.set(`${r.prefix}-${from + i}`, performance.now()));
+      return drive(kern.child.pid!, r.clients, n, (i) => manifest(from + i, r.prefix), (i) => sentAt.set(`${r.prefix}-${from + i}`, performance.now()));
     });
     await Promise.race([Promise.all(runs.map((r) => r.allSeen)), new Promise((r) => setTimeout(r, 10000))]);
-    for (const r of runs) { r.watch.destroy(); r.agent.destroy(); }
+    for (const r of runs) { r.watch.destroy(); r.clients.forEach((c) => c.close()); }
     await kern.stop();
 
     const floor = await bareHttpFloor();
@@ -148,40 +151,42 @@ async function alternateRounds(sides: number, run: (side: number, from: number, 
   return totals;
 }
 
-/** WARMUP untimed creates (other names, same shape): V8 compiles the hot path, the pool connects. */
-async function warmUp(post: (body: string) => Promise<void>): Promise<void> {
-  await inParallel(Array.from({ length: WARMUP }, (_, i) => i), CLIENTS, (i) => post(manifest(i, `warmup-${Math.random().toString(36).slice(2, 8)}`)));
+/** The CLIENTS keep-alive connections of one transport, opened once and used round after round. */
+function openClients(target: HttpTarget, token: string): KeepAliveConnection[] {
+  const head = postHead('/api/v1/namespaces/default/configmaps', { authorization: `Bearer ${token}` });
+  return Array.from({ length: CLIENTS }, () => new KeepAliveConnection(target, head));
+}
+
+/** WARMUP untimed creates (other names, same shape): V8 compiles the hot path. */
+async function warmUp(clients: KeepAliveConnection[]): Promise<void> {
+  const prefix = `warmup-${Math.random().toString(36).slice(2, 8)}`;
+  await createMany(clients, WARMUP, (i) => manifest(i, prefix));
 }
 
 /**
  * `n` timed creates, CLIENTS at a time; the wall time, and the server
  * process's CPU time per create.
  */
-async function drive(serverPid: number, n: number, body: (i: number) => string, post: (body: string) => Promise<void>, beforeSend: (i: number) => void = () => undefined): Promise<{ seconds: number; cpuMicros: number }> {
+async function drive(serverPid: number, clients: KeepAliveConnection[], n: number, body: (i: number) => string, beforeSend: (i: number) => void = () => undefined): Promise<{ seconds: number; cpuMicros: number }> {
   const cpuBefore = processCpuSeconds(serverPid);
   const started = performance.now();
-  await inParallel(Array.from({ length: n }, (_, i) => i), CLIENTS, (i) => {
-    beforeSend(i);
-    return post(body(i));
-  });
+  await createMany(clients, n, body, beforeSend);
   const seconds = (performance.now() - started) / 1000;
   return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / n * 1e6 };
 }
 
-/** POSTs one JSON body to the configmaps path; resolves on 200/201. */
-function poster(target: Transport['target'], token: string, agent: http.Agent): (body: string) => Promise<void> {
-  return (body) => new Promise<void>((ok, fail) => {
-    const req = http.request({
-      ...target, agent, method: 'POST',
-      path: '/api/v1/namespaces/default/configmaps',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 201 || res.statusCode === 200 ? ok() : fail(new Error(`create got HTTP ${res.statusCode}`))));
-    });
-    req.on('error', fail);
-    req.end(body);
-  });
+/** POSTs `n` bodies, each client sending its next as soon as its reply is in; any answer but 200/201 fails the run. */
+async function createMany(clients: KeepAliveConnection[], n: number, body: (i: number) => string, beforeSend: (i: number) => void = () => undefined): Promise<void> {
+  let next = 0;
+  await Promise.all(clients.map(async (client) => {
+    while (next < n) {
+      const i = next++;
+      const text = body(i);
+      beforeSend(i);
+      const reply = await client.send(text);
+      if (reply.status !== 201 && reply.status !== 200) throw new Error(`create got HTTP ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
+    }
+  }));
 }
 
 /**
@@ -216,12 +221,11 @@ async function bareHttpFloor(): Promise<Record<string, { rate: number; cpuMicros
     });
     const sides: [string, Transport['target']][] = [['TCP', { host: '127.0.0.1', port }], ['Unix socket', { socketPath }]];
     const out: Record<string, { rate: number; cpuMicros: number }> = {};
-    const agents = sides.map(() => new http.Agent({ keepAlive: true, maxSockets: CLIENTS }));
-    const posts = sides.map(([, target], k) => poster(target, 'none', agents[k]));
-    for (const post of posts) await warmUp(post);
-    const totals = await alternateRounds(sides.length, (k, from, n) => drive(child.pid!, n, (i) => manifest(from + i), posts[k]));
+    const clients = sides.map(([, target]) => openClients(target, 'none'));
+    for (const c of clients) await warmUp(c);
+    const totals = await alternateRounds(sides.length, (k, from, n) => drive(child.pid!, clients[k], n, (i) => manifest(from + i)));
+    clients.flat().forEach((c) => c.close());
     sides.forEach(([label], k) => { out[label] = { rate: COUNT / totals[k].seconds, cpuMicros: totals[k].cpuMicros }; });
-    for (const a of agents) a.destroy();
     return out;
   } finally {
     child.kill();
