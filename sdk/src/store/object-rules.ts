@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../errors';
 import { KernObject, describeKey, keyOf } from '../resources/meta';
-import { copyAsJson } from './json-copy';
+import { copyAsJson, shallowCopy } from './json-copy';
 import { StoreUpdateOptions } from './store-driver';
 
 /**
@@ -58,15 +58,24 @@ export function writtenJsonOf(object: unknown): string | undefined {
 /** The object as stored by a create at `revision` (shares nested values with `obj`: see storedForm). */
 export function prepareCreate<T extends KernObject>(obj: T, revision: number): T {
   checkStorable(obj);
-  const md = { ...obj.metadata };
+  const out = withMetadata(obj);
+  const md = out.metadata;
   md.uid = randomUUID();
   md.creationTimestamp = nowIso();
   md.generation = 1;
   md.resourceVersion = String(revision);
-  delete md.deletionTimestamp;
+  if (md.deletionTimestamp !== undefined) delete md.deletionTimestamp;
   if (!md.namespace) delete md.namespace;
-  return { ...obj, metadata: md };
+  return out;
 }
+
+/** A shallow copy of `obj` with a shallow copy of its metadata, to set metadata fields on. */
+function withMetadata<T extends KernObject>(obj: T): T {
+  const out = shallowCopy(obj);
+  out.metadata = shallowCopy(obj.metadata);
+  return out;
+}
+
 
 const FIXED_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
@@ -90,7 +99,7 @@ export function prepareUpdate<T extends KernObject>(current: T, incoming: T, rev
   if (inMd.uid && inMd.uid !== current.metadata.uid) {
     throw errors.conflict(`${describeKey(keyOf(current))} has uid ${current.metadata.uid}, not ${inMd.uid}: it was deleted and re-created`, { field: 'metadata.uid' });
   }
-  const next = { ...current, metadata: { ...current.metadata } };
+  const next = withMetadata(current);
   if (options.subresource === 'status') {
     next.status = incoming.status;
     if (next.status === undefined) delete next.status;
@@ -133,7 +142,12 @@ export function prepareDelete<T extends KernObject>(current: T, revision: number
   }
   if (current.metadata.finalizers?.length) {
     if (current.metadata.deletionTimestamp) return { action: 'none', object: current };
-    return { action: 'mark', object: { ...current, metadata: { ...current.metadata, deletionTimestamp: nowIso(), resourceVersion: String(revision) } } };
+    const marked = withMetadata(current);
+    marked.metadata.deletionTimestamp = nowIso();
+    marked.metadata.resourceVersion = String(revision);
+    return { action: 'mark', object: marked };
   }
-  return { action: 'delete', object: { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } } };
+  const deleted = withMetadata(current);
+  deleted.metadata.resourceVersion = String(revision);
+  return { action: 'delete', object: deleted };
 }
