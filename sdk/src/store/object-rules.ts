@@ -15,7 +15,17 @@ import { StoreUpdateOptions } from './store-driver';
  * itself. (A deep copy up front would be a second copy per write.)
  */
 
-const nowIso = (): string => new Date().toISOString();
+let isoMillis = -1;
+let isoText = '';
+/** The time now as ISO 8601; made once per millisecond (writes come several per millisecond). */
+function nowIso(): string {
+  const ms = Date.now();
+  if (ms !== isoMillis) {
+    isoMillis = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 
 /** A JSON-clean deep copy, so callers never share objects with the store. */
 export function cloneObject<T>(obj: T): T {
