@@ -119,20 +119,20 @@ export class SyscallTable {
     };
   }
 
-  // Labelled children cached: prom-client hashes the label set on every call.
+  // Children made once per label set: their inc() and observe() only add (see metrics/tallies.ts).
   private readonly counters = new Map<string, { inc(): void }>();
   private readonly timers = new Map<string, { observe(v: number): void }>();
 
   private counter(name: string, code: string): { inc(): void } {
     const key = `${name}\u0000${code}`;
     let c = this.counters.get(key);
-    if (!c) this.counters.set(key, (c = this.metrics!.syscalls.labels({ name, code })));
+    if (!c) this.counters.set(key, (c = this.metrics!.syscalls.child({ name, code })));
     return c;
   }
 
   private timer(name: string): { observe(v: number): void } {
     let t = this.timers.get(name);
-    if (!t) this.timers.set(name, (t = this.metrics!.syscallSeconds.labels({ name })));
+    if (!t) this.timers.set(name, (t = this.metrics!.syscallSeconds.child({ name })));
     return t;
   }
 

@@ -40,13 +40,13 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   app.silent = true;
   app.on('error', (err: Error) => api.logger.debug({ err }, 'http connection error'));
 
-  // Labelled children cached: prom-client hashes the label set on every inc().
+  // Children by method and code, made once (see metrics/tallies.ts).
   const requestCounters = new Map<string, { inc(): void }>();
   const countRequest = (method: string, code: number) => {
     const key = `${method} ${code}`;
     let counter = requestCounters.get(key);
     if (!counter) {
-      counter = api.metrics.httpRequests.labels({ method, code: String(code) });
+      counter = api.metrics.httpRequests.child({ method, code: String(code) });
       requestCounters.set(key, counter);
     }
     counter.inc();
