@@ -22,16 +22,18 @@ export function readBody(req: IncomingMessage, limit: number, tooLarge: (limit: 
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
       if (err) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('aborted', onAborted);
         // Let the rest of the body drain so the reply can still be read on a
         // keep-alive connection.
         req.resume();
         reject(err);
       } else {
+        // After 'end' the request emits no more data; a late 'error' finds
+        // `done` set. Leaving the listeners saves four removals a request.
         resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
       }
     };
