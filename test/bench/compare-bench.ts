@@ -97,7 +97,10 @@ async function rounds(sides: Side[], rate: number, send: (s: Side, i: number) =>
     await new Promise<void>((ok) => {
       const tick = setInterval(() => {
         const due = Math.floor((Date.now() - t0) / 1000 * rate) - sent;
-        for (let j = 0; j < due; j++, sent++, next++) for (const s of sides) send(s, next);
+        // Which side gets each request first alternates: a null run (a tree
+        // against its own HEAD) showed 2-3% less CPU per op for the side
+        // always sent to second.
+        for (let j = 0; j < due; j++, sent++, next++) for (const s of next % 2 ? [...sides].reverse() : sides) send(s, next);
         if (Date.now() - t0 >= SECONDS * 1000) { clearInterval(tick); setTimeout(ok, 2000); }
       }, 5);
     });
