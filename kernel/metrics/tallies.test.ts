@@ -38,14 +38,36 @@ describe('tallied metrics', () => {
     expect(text).toContain('y_total{method="GET",code="200"} 4');
   });
 
-  it('reset empties a tallied histogram, and children made before still count', async () => {
-    const registry = new Registry();
-    const histogram = new TalliedHistogram({ name: 'z_seconds', help: 'h', labelNames: ['name'], buckets, registers: [registry] });
+  it('a reset forgets what was tallied, as prom-client does, and children made before still count', async () => {
+    const plain = new Registry();
+    const tallied = new Registry();
+    const reference = new Histogram({ name: 'z_seconds', help: 'h', labelNames: ['name'], buckets, registers: [plain] });
+    const histogram = new TalliedHistogram({ name: 'z_seconds', help: 'h', labelNames: ['name'], buckets, registers: [tallied] });
+    const referenceCounter = new Counter({ name: 'z_total', help: 'h', labelNames: ['name'], registers: [plain] });
+    const counter = new TalliedCounter({ name: 'z_total', help: 'h', labelNames: ['name'], registers: [tallied] });
     const child = histogram.child({ name: 'a' });
+    const counted = counter.child({ name: 'a' });
+    histogram.child({ name: 'never-observed' });
     child.observe(0.5);
-    registry.resetMetrics();
-    expect(await registry.metrics()).toContain('z_seconds_count{name="a"} 0');
+    reference.observe({ name: 'a' }, 0.5);
+    counted.inc(); // tallied, not yet scraped
+    referenceCounter.inc({ name: 'a' });
+    plain.resetMetrics();
+    tallied.resetMetrics();
+    expect(await tallied.metrics()).toBe(await plain.metrics());
+    expect(await tallied.metrics()).not.toContain('z_seconds_count');
+
     child.observe(0.005);
-    expect(await registry.metrics()).toContain('z_seconds_bucket{le="0.01",name="a"} 1');
+    reference.observe({ name: 'a' }, 0.005);
+    counted.inc();
+    referenceCounter.inc({ name: 'a' });
+    expect(await tallied.metrics()).toBe(await plain.metrics());
+    expect(await tallied.metrics()).toContain('z_seconds_bucket{le="0.01",name="a"} 1');
+    expect(await tallied.metrics()).toContain('z_total{name="a"} 1');
+  });
+
+  it('refuses a value that is not a finite number, as prom-client does', () => {
+    const histogram = new TalliedHistogram({ name: 'w_seconds', help: 'h', labelNames: ['name'], buckets, registers: [new Registry()] });
+    expect(() => histogram.child({ name: 'a' }).observe(NaN)).toThrow(TypeError);
   });
 });

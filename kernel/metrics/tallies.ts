@@ -43,6 +43,12 @@ export class TalliedCounter<L extends string> {
         }
       },
     });
+    // A reset (Registry.resetMetrics) also drops what was tallied but not yet folded in.
+    const reset = this.metric.reset.bind(this.metric);
+    this.metric.reset = () => {
+      for (const child of children.values()) child.pending = 0;
+      reset();
+    };
   }
 
   /** The child for `labels`: keep it, and call its inc() on the hot path. */
@@ -96,6 +102,8 @@ export class TalliedHistogram<L extends string> {
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] }> {
     const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
     for (const child of this.children.values()) {
+      // As prom-client: a label set is printed once it has an observation.
+      if (child.count === 0) continue;
       let cumulative = 0;
       this.upperBounds.forEach((le, i) => {
         cumulative += child.buckets[i];
@@ -130,7 +138,7 @@ class HistogramTally {
   }
 
   observe(value: number): void {
-    if (!Number.isFinite(value)) return;
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
     this.sum += value;
     this.count++;
     const bounds = this.upperBounds;

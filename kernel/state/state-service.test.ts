@@ -20,3 +20,17 @@ describe('StateService status writes', () => {
       .rejects.toMatchObject({ kind: 'Invalid', field: 'spec.tolerations[0].operator' });
   });
 });
+
+describe('StateService checks', () => {
+  let ctx: ApiTestContext;
+  beforeEach(async () => { ctx = await createApiTestContext(); });
+  afterEach(async () => { await ctx.cleanup(); });
+
+  it('refuses a parsed "__proto__" key in metadata as an unknown field, not as fields to inherit', async () => {
+    const sys = ctx.syscalls.handleFor('test', ['*']);
+    const object = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","__proto__":{"namespace":"other"}}}') as KernObject;
+    await expect(sys.call('state.create', { object })).rejects.toMatchObject({ kind: 'Invalid', field: 'metadata.__proto__' });
+    await expect(ctx.store.get({ kind: 'ConfigMap', namespace: '', name: 'x' })).rejects.toMatchObject({ kind: 'NotFound' });
+    await expect(ctx.store.get({ kind: 'ConfigMap', namespace: 'default', name: 'x' })).rejects.toMatchObject({ kind: 'NotFound' });
+  });
+});

@@ -1,4 +1,4 @@
-import { copyAsJson } from './json-copy';
+import { copyAsJson, shallowCopy } from './json-copy';
 
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
 
@@ -70,5 +70,25 @@ describe('copyAsJson with toJSON of its own', () => {
     class Point { constructor(readonly x: number, readonly y: number) {} get norm() { return Math.hypot(this.x, this.y); } }
     const value = { p: new Point(3, 4), none: Object.create(null) as object };
     expect(copyAsJson(value)).toEqual(JSON.parse(JSON.stringify(value)));
+  });
+});
+
+describe('shallowCopy', () => {
+  it('copies own keys into a fresh object that shares the values', () => {
+    const nested = { a: 1 };
+    const source = { x: 'y', nested };
+    const copy = shallowCopy(source);
+    expect(copy).toEqual(source);
+    expect(copy).not.toBe(source);
+    expect(copy.nested).toBe(nested);
+    expect(Object.keys(copy)).toEqual(['x', 'nested']);
+  });
+
+  it('keeps a parsed "__proto__" key a key, not the copy\'s prototype', () => {
+    const parsed = JSON.parse('{"name":"x","__proto__":{"namespace":"other"}}') as Record<string, unknown>;
+    const copy = shallowCopy(parsed);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(['name', '__proto__']);
+    expect((copy as { namespace?: string }).namespace).toBeUndefined();
   });
 });

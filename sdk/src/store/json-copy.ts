@@ -77,5 +77,9 @@ function copyObject(value: Record<string, unknown>, key: string, ask: boolean): 
  * with spreads, 2 µs with this).
  */
 export function shallowCopy<T extends object>(value: T): T {
+  // JSON.parse makes "__proto__" an own key; Object.assign would hand it to
+  // the prototype setter (the copy would inherit its fields and lose the
+  // key, so validation would never see it). A spread keeps it a key.
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return { ...value };
   return Object.assign({}, value);
 }
