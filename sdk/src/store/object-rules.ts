@@ -86,7 +86,6 @@ function withMetadata<T extends KernObject>(obj: T): T {
   return out;
 }
 
-
 const FIXED_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
 export type UpdateOutcome<T> = { action: 'update'; object: T } | { action: 'delete'; object: T };
