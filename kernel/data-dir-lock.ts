@@ -18,6 +18,13 @@ export interface DataDirLock {
  * never blocks the next one; and SQLite makes two opens in one process
  * conflict too, which plain record locks would not.
  */
+/**
+ * Every lock this process holds. better-sqlite3 closes a connection that is
+ * garbage-collected, which would drop its lock, so the lock must not depend
+ * on the caller keeping the handle.
+ */
+const held = new Set<Database.Database>();
+
 export function lockDataDir(dataDir: string): DataDirLock {
   const file = join(dataDir, DATA_DIR_LOCK_FILE);
   let db: Database.Database;
@@ -35,11 +42,10 @@ export function lockDataDir(dataDir: string): DataDirLock {
     }
     throw errors.unavailable(`cannot lock the data dir through ${file}: ${(e as Error).message}`, { cause: e });
   }
-  let held = true;
+  held.add(db);
   return {
     release() {
-      if (!held) return;
-      held = false;
+      if (!held.delete(db)) return;
       db.close(); // rolls the transaction back, which ends the lock
     },
   };
