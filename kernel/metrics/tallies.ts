@@ -7,15 +7,32 @@ import { Counter, LabelValues, Registry } from 'prom-client';
  * a child from labels() included (a for-in over the labels, a string key, a
  * lookup in a map keyed by it). A ConfigMap create counts three times (HTTP
  * request, syscall, syscall latency), and that was 3-5% of the kernel's CPU
- * per create in bench:compare. Here a label set is looked up once, when its
- * child is made; inc() and observe() then add to fields of that child. The
+ * per create in bench:compare. Here a label set's child is found by a plain
+ * Map key; inc() and observe() then add to fields of that child. The
  * registry reads the tallies when /metrics is scraped, so the exposition is
  * what prom-client's own Counter and Histogram print.
  */
 
-/** A label set as a key: the values in label-name order. */
-function keyOf<L extends string>(labelNames: readonly L[], labels: LabelValues<L>): string {
-  return labelNames.map((n) => String(labels[n] ?? '')).join('\u0000');
+/**
+ * The children of one metric, one per label set, made on first use. The
+ * key is cheap enough to build per call, so callers need no cache of their
+ * own: `metric.child(labels).inc()` on the hot path.
+ */
+class Children<L extends string, T> {
+  private readonly byKey = new Map<string, T>();
+  constructor(private readonly labelNames: readonly L[], private readonly make: (labels: Record<string, string | number>) => T) {}
+
+  get(labels: LabelValues<L>): T {
+    let key = '';
+    for (const n of this.labelNames) key += `${labels[n] ?? ''}\u0000`;
+    let child = this.byKey.get(key);
+    if (!child) this.byKey.set(key, (child = this.make(definedLabels(labels))));
+    return child;
+  }
+
+  values(): IterableIterator<T> {
+    return this.byKey.values();
+  }
 }
 
 function definedLabels<L extends string>(labels: LabelValues<L>): Record<string, string | number> {
@@ -27,12 +44,10 @@ function definedLabels<L extends string>(labels: LabelValues<L>): Record<string,
 /** A Counter whose children tally in plain numbers, folded into it at scrape time. */
 export class TalliedCounter<L extends string> {
   readonly metric: Counter<L>;
-  private readonly labelNames: L[];
-  private readonly children = new Map<string, CounterTally<L>>();
+  private readonly children: Children<L, CounterTally<L>>;
 
   constructor(config: { name: string; help: string; labelNames: L[]; registers: Registry[] }) {
-    this.labelNames = config.labelNames;
-    const children = this.children;
+    const children = (this.children = new Children(config.labelNames, (labels) => new CounterTally<L>(labels as LabelValues<L>)));
     this.metric = new Counter<L>({
       ...config,
       collect() {
@@ -53,10 +68,7 @@ export class TalliedCounter<L extends string> {
 
   /** The child for `labels`: keep it, and call its inc() on the hot path. */
   child(labels: LabelValues<L>): { inc(): void } {
-    const key = keyOf(this.labelNames, labels);
-    let child = this.children.get(key);
-    if (!child) this.children.set(key, (child = new CounterTally({ ...labels })));
-    return child;
+    return this.children.get(labels);
   }
 }
 
@@ -78,24 +90,20 @@ export class TalliedHistogram<L extends string> {
   readonly aggregator = 'sum';
   readonly name: string;
   readonly help: string;
-  private readonly labelNames: L[];
   private readonly upperBounds: number[];
-  private readonly children = new Map<string, HistogramTally>();
+  private readonly children: Children<L, HistogramTally>;
 
   constructor(config: { name: string; help: string; labelNames: L[]; buckets: number[]; registers: Registry[] }) {
     this.name = config.name;
     this.help = config.help;
-    this.labelNames = config.labelNames;
     this.upperBounds = [...config.buckets].sort((a, b) => a - b);
+    this.children = new Children(config.labelNames, (labels) => new HistogramTally(labels, this.upperBounds));
     for (const r of config.registers) r.registerMetric(this as never);
   }
 
   /** The child for `labels`: keep it, and call its observe() on the hot path. */
   child(labels: LabelValues<L>): { observe(value: number): void } {
-    const key = keyOf(this.labelNames, labels);
-    let child = this.children.get(key);
-    if (!child) this.children.set(key, (child = new HistogramTally(definedLabels(labels), this.upperBounds)));
-    return child;
+    return this.children.get(labels);
   }
 
   /** What the registry prints (prom-client's MetricObjectWithValues). */

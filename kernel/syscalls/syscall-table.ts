@@ -56,7 +56,7 @@ export class SyscallTable {
     }
     if (args === undefined || args === null) args = {};
     if (typeof args !== 'object' || Array.isArray(args)) throw errors.invalid('args', 'must be a JSON object');
-    if (this.metrics) this.counter(name, 'OK').inc();
+    if (this.metrics) this.metrics.syscalls.child({ name, code: 'OK' }).inc();
     return handler(args, caller);
   }
 
@@ -96,8 +96,8 @@ export class SyscallTable {
       throw err;
     } finally {
       if (this.metrics) {
-        this.counter(name, code).inc();
-        this.timer(name).observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.metrics.syscalls.child({ name, code }).inc();
+        this.metrics.syscallSeconds.child({ name }).observe(Number(process.hrtime.bigint() - started) / 1e9);
       }
     }
   }
@@ -117,23 +117,6 @@ export class SyscallTable {
       watch: (args, onEvent, onError) => this.watch(args, onEvent, onError ?? (() => undefined), caller),
       stream: (name, args) => this.stream(name, args, caller) as never,
     };
-  }
-
-  // Children made once per label set: their inc() and observe() only add (see metrics/tallies.ts).
-  private readonly counters = new Map<string, { inc(): void }>();
-  private readonly timers = new Map<string, { observe(v: number): void }>();
-
-  private counter(name: string, code: string): { inc(): void } {
-    const key = `${name}\u0000${code}`;
-    let c = this.counters.get(key);
-    if (!c) this.counters.set(key, (c = this.metrics!.syscalls.child({ name, code })));
-    return c;
-  }
-
-  private timer(name: string): { observe(v: number): void } {
-    let t = this.timers.get(name);
-    if (!t) this.timers.set(name, (t = this.metrics!.syscallSeconds.child({ name })));
-    return t;
   }
 
   private authorize(name: string, caller: Caller): void {

@@ -40,18 +40,6 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   app.silent = true;
   app.on('error', (err: Error) => api.logger.debug({ err }, 'http connection error'));
 
-  // Children by method and code, made once (see metrics/tallies.ts).
-  const requestCounters = new Map<string, { inc(): void }>();
-  const countRequest = (method: string, code: number) => {
-    const key = `${method} ${code}`;
-    let counter = requestCounters.get(key);
-    if (!counter) {
-      counter = api.metrics.httpRequests.child({ method, code: String(code) });
-      requestCounters.set(key, counter);
-    }
-    counter.inc();
-  };
-
   app.use(async (c, next) => {
     try {
       await next();
@@ -64,7 +52,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
         sendJson(c, wire.http, wire.status);
       }
     } finally {
-      countRequest(c.req.method ?? 'GET', c.res.statusCode);
+      api.metrics.httpRequests.child({ method: c.req.method ?? 'GET', code: String(c.res.statusCode) }).inc();
     }
   });
 
