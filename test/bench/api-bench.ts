@@ -46,7 +46,7 @@ function manifest(i: number, prefix = 'bench'): string {
 }
 
 /** How the creating clients reach the kernel. */
-interface Transport { label: string; target: { host: string; port: string } | { socketPath: string } }
+interface Transport { label: string; target: HttpTarget }
 
 async function main(): Promise<void> {
   const kern = await startKern();
@@ -160,7 +160,7 @@ function openClients(target: HttpTarget, token: string): KeepAliveConnection[] {
 /** WARMUP untimed creates (other names, same shape): V8 compiles the hot path. */
 async function warmUp(clients: KeepAliveConnection[]): Promise<void> {
   const prefix = `warmup-${Math.random().toString(36).slice(2, 8)}`;
-  await createMany(clients, WARMUP, (i) => manifest(i, prefix));
+  await createMany(clients, Array.from({ length: WARMUP }, (_, i) => manifest(i, prefix)));
 }
 
 /**
@@ -173,20 +173,19 @@ async function drive(serverPid: number, clients: KeepAliveConnection[], n: numbe
   const bodies = Array.from({ length: n }, (_, i) => body(i));
   const cpuBefore = processCpuSeconds(serverPid);
   const started = performance.now();
-  await createMany(clients, n, (i) => bodies[i], beforeSend);
+  await createMany(clients, bodies, beforeSend);
   const seconds = (performance.now() - started) / 1000;
   return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / n * 1e6 };
 }
 
-/** POSTs `n` bodies, each client sending its next as soon as its reply is in; any answer but 200/201 fails the run. */
-async function createMany(clients: KeepAliveConnection[], n: number, body: (i: number) => string, beforeSend: (i: number) => void = () => undefined): Promise<void> {
+/** POSTs `bodies`, each client sending its next as soon as its reply is in; any answer but 200/201 fails the run. */
+async function createMany(clients: KeepAliveConnection[], bodies: string[], beforeSend: (i: number) => void = () => undefined): Promise<void> {
   let next = 0;
   await Promise.all(clients.map(async (client) => {
-    while (next < n) {
+    while (next < bodies.length) {
       const i = next++;
-      const text = body(i);
       beforeSend(i);
-      const reply = await client.send(text);
+      const reply = await client.send(bodies[i]);
       if (reply.status !== 201 && reply.status !== 200) throw new Error(`create got HTTP ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
     }
   }));
@@ -222,7 +221,7 @@ async function bareHttpFloor(): Promise<Record<string, { rate: number; cpuMicros
       child.stdout.once('data', (d) => ok(String(d).trim()));
       child.once('exit', (code) => fail(new Error(`the bare HTTP server exited with ${code}`)));
     });
-    const sides: [string, Transport['target']][] = [['TCP', { host: '127.0.0.1', port }], ['Unix socket', { socketPath }]];
+    const sides: [string, HttpTarget][] = [['TCP', { host: '127.0.0.1', port }], ['Unix socket', { socketPath }]];
     const out: Record<string, { rate: number; cpuMicros: number }> = {};
     const clients = sides.map(([, target]) => openClients(target, 'none'));
     for (const c of clients) await warmUp(c);
