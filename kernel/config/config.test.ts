@@ -26,3 +26,18 @@ describe('the HTTP API socket setting', () => {
     expect(() => loadConfig({ env, flags: { http: { socket: 7 as unknown as string } } })).toThrow(expect.objectContaining({ field: 'config.http.socket' }));
   });
 });
+
+describe('the HTTP API idle-poll setting', () => {
+  it('defaults to 500 µs, and KERN_HTTP_IDLE_POLL_US or the config sets it (0 turns it off)', () => {
+    expect(loadConfig({ env }).http.idlePollMicros).toBe(500);
+    expect(loadConfig({ env: { ...env, KERN_HTTP_IDLE_POLL_US: '0' } }).http.idlePollMicros).toBe(0);
+    expect(loadConfig({ env, flags: { http: { idlePollMicros: 200 } } }).http.idlePollMicros).toBe(200);
+  });
+
+  it('refuses a value that is not a whole number of microseconds from 0 to 10000, naming the field', () => {
+    for (const bad of ['fast', '', '-1', '2.5', '20000']) {
+      expect(() => loadConfig({ env: { ...env, KERN_HTTP_IDLE_POLL_US: bad } })).toThrow(expect.objectContaining({ field: 'config.http.idlePollMicros' }));
+    }
+    expect(() => loadConfig({ env, flags: { http: { idlePollMicros: '5' as unknown as number } } })).toThrow(expect.objectContaining({ field: 'config.http.idlePollMicros' }));
+  });
+});

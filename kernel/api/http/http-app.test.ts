@@ -11,6 +11,7 @@ import { PluginManager } from '../../plugins/plugin-manager';
 import { SyscallTable } from '../../syscalls/syscall-table';
 import { ApiContext } from '../api-context';
 import { createHttpApp } from './http-app';
+import type { IdlePoller } from './idle-poller';
 import { RunningHttpServer, startHttpServer } from './http-server';
 
 const PODS = '/api/v1/namespaces/default/pods';
@@ -466,6 +467,35 @@ describe('createHttpApp', () => {
     try {
       const client = new HttpTestClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, t.adminToken);
       expect((await client.post(PODS, pod('cb'))).status).toBe(201);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await t.cleanup();
+    }
+  });
+});
+
+describe('the idle poller', () => {
+  it('hears of every request, answered or refused, once it starts and once it is answered (a watch when its stream opens)', async () => {
+    const t = await createApiTestContext();
+    let started = 0;
+    let ended = 0;
+    const poller = { started: () => { started++; }, ended: () => { ended++; } } as unknown as IdlePoller;
+    const server = createServer(createHttpApp(t.api, { poller }).callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new HttpTestClient(base, t.adminToken);
+      expect((await client.post(PODS, pod('p'))).status).toBe(201);
+      expect((await client.get('/healthz', { token: null })).status).toBe(200);
+      expect((await client.get(PODS, { token: null })).status).toBe(401);
+      expect((await client.get('/api/v1/nosuchthings')).status).toBe(404);
+      expect([started, ended]).toEqual([4, 4]);
+      const watch = new AbortController();
+      const res = await fetch(`${base}${PODS}?watch=true`, { headers: { authorization: `Bearer ${t.adminToken}` }, signal: watch.signal });
+      expect(res.status).toBe(200);
+      expect([started, ended]).toEqual([5, 5]); // the stream is still open
+      watch.abort();
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

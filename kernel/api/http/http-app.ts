@@ -13,6 +13,7 @@ import {
 import { toWireError } from './status';
 import { streamPodExec, streamPodLog, streamSyscall } from './syscall-stream';
 import { StreamTracker } from './watch-stream';
+import type { IdlePoller } from './idle-poller';
 
 /**
  * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
@@ -26,6 +27,8 @@ import { StreamTracker } from './watch-stream';
 export interface HttpAppOptions {
   /** Where the app registers its watch streams; the server wrapper ends them on close. */
   streams?: StreamTracker;
+  /** Told when each request starts and is answered, to poll through short gaps (see IdlePoller). */
+  poller?: IdlePoller;
 }
 
 interface KernState {
@@ -40,7 +43,9 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
   app.silent = true;
   app.on('error', (err: Error) => api.logger.debug({ err }, 'http connection error'));
 
+  const poller = options.poller;
   app.use(async (c, next) => {
+    poller?.started();
     try {
       await next();
     } catch (e) {
@@ -52,6 +57,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
         sendJson(c, wire.http, wire.status);
       }
     } finally {
+      poller?.ended();
       api.metrics.httpRequests.child({ method: c.req.method ?? 'GET', code: String(c.res.statusCode) }).inc();
     }
   });

@@ -2,6 +2,7 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http
 import { AddressInfo, Socket } from 'node:net';
 import { ApiContext } from '../api-context';
 import { createHttpApp } from './http-app';
+import { IdlePoller } from './idle-poller';
 import { UnixListener, listenUnixSocket } from './unix-listener';
 import { StreamTracker } from './watch-stream';
 
@@ -11,6 +12,8 @@ export interface HttpServerOptions {
   port: number;
   /** A Unix socket path the same API also listens on; empty or absent for none. */
   socket?: string;
+  /** Longest the event loop polls for the next request after answering one (see IdlePoller); 0 = never. */
+  idlePollMicros?: number;
 }
 
 export interface RunningHttpServer {
@@ -27,7 +30,8 @@ const CLOSE_GRACE_MS = 1000;
 
 export async function startHttpServer(api: ApiContext, options: HttpServerOptions): Promise<RunningHttpServer> {
   const streams = new StreamTracker();
-  const app = createHttpApp(api, { streams });
+  const poller = new IdlePoller((options.idlePollMicros ?? 0) / 1000);
+  const app = createHttpApp(api, { streams, poller });
   const server = createServer({ keepAlive: true }, app.callback());
   // Longer than the usual client idle timeouts, so a client's pooled
   // connection is not closed under it by the server first.
@@ -91,6 +95,7 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
         clearTimeout(force);
         resolve();
       });
+      poller.stop();
       streams.closeAll();
       for (const [socket, n] of busy) if (n === 0) socket.destroy();
     });
