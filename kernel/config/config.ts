@@ -21,7 +21,7 @@ export interface KernelConfig {
    * instead of sleeping (see kernel/api/http/idle-poller.ts). It saves
    * waking a halted vCPU per request under load, for a little CPU; the window
    * adapts, and falls to nothing when requests come further apart. 0 turns
-   * it off. Default: 500.
+   * it off; at most 2000. Default: 500.
    */
   http: { host: string; port: number; socket?: string; idlePollMicros: number };
   /** gRPC API. Default: 127.0.0.1:7071 (port 0 = any free port). */
@@ -82,7 +82,7 @@ export type ConfigOverrides = Partial<Omit<KernelConfig, 'http' | 'grpc' | 'agen
 /** Long enough to cover a client's turnaround on loopback in bench:api (see the README). */
 const DEFAULT_IDLE_POLL_MICROS = 500;
 /** Polling longer than this would be a busy loop rather than bridging a gap. */
-const MAX_IDLE_POLL_MICROS = 10_000;
+const MAX_IDLE_POLL_MICROS = 2_000;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -119,15 +119,16 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   const hp = port('KERN_PORT', env.KERN_PORT);
   if (hp !== undefined) o.http = { ...o.http, port: hp };
   if (env.KERN_SOCKET !== undefined) o.http = { ...o.http, socket: env.KERN_SOCKET };
-  if (env.KERN_HTTP_IDLE_POLL_US !== undefined) o.http = { ...o.http, idlePollMicros: numberFrom(env.KERN_HTTP_IDLE_POLL_US) as number };
+  const poll = env.KERN_HTTP_IDLE_POLL_US?.trim();
+  if (poll) o.http = { ...o.http, idlePollMicros: wholeNumberFrom(poll) as number };
   const gp = port('KERN_GRPC_PORT', env.KERN_GRPC_PORT);
   if (gp !== undefined) o.grpc = { ...o.grpc, port: gp };
   return o;
 }
 
-/** A number from an environment variable; left as text when it is none, for validateConfig to name. */
-function numberFrom(v: string): number | string {
-  return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+/** Digits from an environment variable as a number; anything else left as text, for validateConfig to refuse by name. */
+function wholeNumberFrom(v: string): number | string {
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 function toPort(v: unknown, field: string): number {

@@ -504,6 +504,23 @@ describe('the idle poller', () => {
   });
 });
 
+describe('idle polling in the server', () => {
+  it('takes its maximum window in microseconds, opens it once requests come close together, and stops with the server', async () => {
+    const t = await createApiTestContext();
+    const server = await startHttpServer(t.api, { host: '127.0.0.1', port: 0, idlePollMicros: 2000 });
+    try {
+      const client = new HttpTestClient(`http://127.0.0.1:${server.address.port}`, t.adminToken);
+      // Back-to-back requests over one keep-alive connection come well within 2 ms of each other, even on a busy machine.
+      for (let i = 0; i < 50 && server.idlePoller.window === 0; i++) await client.get('/healthz', { token: null });
+      expect([0.5, 1, 2]).toContain(server.idlePoller.window); // ms: a quarter of 2,000 µs, doubling
+    } finally {
+      await server.close();
+      await t.cleanup();
+    }
+    expect(server.idlePoller.isStopped).toBe(true);
+  });
+});
+
 describe('plugin load and unload', () => {
   const FIXTURES = join(__dirname, '../../../test/fixtures/plugins');
   let t: ApiTestContext;

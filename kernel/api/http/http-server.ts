@@ -21,6 +21,8 @@ export interface RunningHttpServer {
   address: { host: string; port: number };
   /** The Unix socket path, when the API listens on one. */
   socket?: string;
+  /** Polls the event loop through short gaps between requests (idlePollMicros). */
+  idlePoller: IdlePoller;
   /** Stops listening, ends open watch streams, and closes connections (forcibly after a short grace). */
   close(): Promise<void>;
 }
@@ -102,5 +104,5 @@ export async function startHttpServer(api: ApiContext, options: HttpServerOption
     return closing;
   };
 
-  return { server, address: { host: bound.address, port: bound.port }, socket: unix?.path, close };
+  return { server, address: { host: bound.address, port: bound.port }, socket: unix?.path, idlePoller: poller, close };
 }
