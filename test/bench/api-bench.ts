@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
 import { HttpTarget, KeepAliveConnection, postHead } from './keep-alive-connection';
-import { percentile, printTable, processCpuSeconds } from './stats';
+import { hostCpuTimes, percentile, printTable, processCpuSeconds, stealShare } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
 const CLIENTS = 2;
@@ -83,10 +83,12 @@ async function main(): Promise<void> {
 
     // The transports take turns (A B B A ...), so the host's swings hit both alike.
     for (const r of runs) await warmUp(r.clients);
+    const hostBefore = hostCpuTimes();
     const totals = await alternateRounds(runs.length, (k, from, n) => {
       const r = runs[k];
       return drive(kern.child.pid!, r.clients, n, (i) => manifest(from + i, r.prefix), (i) => sentAt.set(`${r.prefix}-${from + i}`, performance.now()));
     });
+    const steal = stealShare(hostBefore, hostCpuTimes());
     await Promise.race([Promise.all(runs.map((r) => r.allSeen)), new Promise((r) => setTimeout(r, 10000))]);
     for (const r of runs) { r.watch.destroy(); r.clients.forEach((c) => c.close()); }
     await kern.stop();
@@ -125,6 +127,8 @@ async function main(): Promise<void> {
       ['  its CPU per req (µs)', ...perRun((k) => floorOf(runs[k]).cpuMicros), '-', ''],
       ['  Kern\'s share of the floor\'s rate', ...perRun((k) => `${(rates[k] / floorOf(runs[k]).rate * 100).toFixed(0)}%`), '-', ''],
     ]);
+    // The rate follows the host: the same build's CPU per create swings from run to run with it.
+    console.log(`\nhost: ${(steal * 100).toFixed(1)}% of this VM's CPU time was stolen by the hypervisor during the timed Kern rounds (/proc/stat)`);
   } finally {
     kern.cleanup();
   }

@@ -35,3 +35,21 @@ export function processCpuSeconds(pid: number): number {
 
 /** USER_HZ, which Linux fixes at 100 on every architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** The machine's CPU time so far, from /proc/stat's first line (in clock ticks): all of it, and the part stolen by the hypervisor. */
+export interface HostCpuTimes { total: number; steal: number }
+
+export function hostCpuTimes(): HostCpuTimes {
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+/**
+ * The share of the machine's CPU time that the hypervisor gave to others
+ * between two readings: on a shared VM the rates of every bench follow it.
+ */
+export function stealShare(before: HostCpuTimes, after: HostCpuTimes): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.steal - before.steal) / total : 0;
+}
