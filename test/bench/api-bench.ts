@@ -21,29 +21,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
-import { HttpTarget, KeepAliveConnection, postHead } from './keep-alive-connection';
+import { CLIENTS, WARMUP, createMany, manifest, openClients, warmUp } from './configmap-load';
+import { HttpTarget, KeepAliveConnection } from './keep-alive-connection';
 import { hostCpuTimes, percentile, printTable, processCpuSeconds, stealShare } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
-const CLIENTS = 2;
-/**
- * Creates sent before the timed ones (other names, same shape), so the rate
- * is the kernel's steady state rather than V8 compiling its hot path: over
- * the first thousands of requests the cost per create falls by about half.
- */
-const WARMUP = 3000;
 /** Turns the transports take: enough that a slow spell of the host hits both. */
 const ROUNDS = 4;
-
-// ConfigMaps, not Pods: every pod would be bound and started as a real
-// container by the node agent, which is what bench:podstart measures.
-function manifest(i: number, prefix = 'bench'): string {
-  return JSON.stringify({
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: `${prefix}-${i}`, namespace: 'default', labels: { app: 'bench', shard: String(i % 16), run: prefix } },
-    data: { 'app.properties': `replicas=3\nimage=kern/busybox:1\nshard=${i % 16}\n`, owner: 'bench' },
-  });
-}
 
 /** How the creating clients reach the kernel. */
 interface Transport { label: string; target: HttpTarget }
@@ -155,18 +139,6 @@ async function alternateRounds(sides: number, run: (side: number, from: number, 
   return totals;
 }
 
-/** The CLIENTS keep-alive connections of one transport, opened once and used round after round. */
-function openClients(target: HttpTarget, token: string): KeepAliveConnection[] {
-  const head = postHead('/api/v1/namespaces/default/configmaps', { authorization: `Bearer ${token}` });
-  return Array.from({ length: CLIENTS }, () => new KeepAliveConnection(target, head));
-}
-
-/** WARMUP untimed creates (other names, same shape): V8 compiles the hot path. */
-async function warmUp(clients: KeepAliveConnection[]): Promise<void> {
-  const prefix = `warmup-${Math.random().toString(36).slice(2, 8)}`;
-  await createMany(clients, Array.from({ length: WARMUP }, (_, i) => manifest(i, prefix)));
-}
-
 /**
  * `n` timed creates, CLIENTS at a time; the wall time, and the server
  * process's CPU time per create.
@@ -180,19 +152,6 @@ async function drive(serverPid: number, clients: KeepAliveConnection[], n: numbe
   await createMany(clients, bodies, beforeSend);
   const seconds = (performance.now() - started) / 1000;
   return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / n * 1e6 };
-}
-
-/** POSTs `bodies`, each client sending its next as soon as its reply is in; any answer but 200/201 fails the run. */
-async function createMany(clients: KeepAliveConnection[], bodies: string[], beforeSend: (i: number) => void = () => undefined): Promise<void> {
-  let next = 0;
-  await Promise.all(clients.map(async (client) => {
-    while (next < bodies.length) {
-      const i = next++;
-      beforeSend(i);
-      const reply = await client.send(bodies[i]);
-      if (reply.status !== 201 && reply.status !== 200) throw new Error(`create got HTTP ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
-    }
-  }));
 }
 
 /**
