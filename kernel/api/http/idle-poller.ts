@@ -8,9 +8,10 @@
  * (this machine runs with guest halt-polling off,
  * haltpoll.guest_halt_poll_ns=0). Under a steady stream of requests that
  * wake-up comes with every request. Polling through the gap costs a little
- * CPU and saves the wake-up: in bench:api, paired against polling off,
- * 1.125× the creates/s (11 of 12 rounds) at 268 against 260 µs of CPU per
- * create, polling included (see the README).
+ * CPU and saves the wake-up: bench:api's closed loop, paired against
+ * polling off (bench:setting), made 1.17-1.28× the creates/s in three runs
+ * (10-11 of 12 rounds faster) at the same CPU per create or less, polling
+ * included (see the README).
  *
  * The window adapts as Linux's guest halt-polling does. When the idle gap
  * before a request was longer than the window but within the maximum (a
