@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onJsonLines } from '@kern/sdk';
 import { startKern } from '../helpers/kern-process';
-import { CLIENTS, WARMUP, createMany, manifest, openClients, warmUp } from './configmap-load';
-import { HttpTarget, KeepAliveConnection } from './keep-alive-connection';
+import { CLIENTS, WARMUP, drive, manifest, openClients, sidesInTurn, warmUp } from './configmap-load';
+import { HttpTarget } from './keep-alive-connection';
 import { hostCpuTimes, percentile, printTable, processCpuSeconds, stealShare } from './stats';
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
@@ -125,33 +125,17 @@ async function main(): Promise<void> {
  */
 async function alternateRounds(sides: number, run: (side: number, from: number, n: number) => Promise<{ seconds: number; cpuMicros: number }>): Promise<{ seconds: number; cpuMicros: number }[]> {
   const totals = Array.from({ length: sides }, () => ({ seconds: 0, cpuMicros: 0 }));
-  const order = totals.map((_, k) => k);
   for (let round = 0; round < ROUNDS; round++) {
     const from = Math.floor(COUNT * round / ROUNDS);
     const n = Math.floor(COUNT * (round + 1) / ROUNDS) - from;
     if (n === 0) continue;
-    for (const k of round % 2 ? [...order].reverse() : order) {
+    for (const k of sidesInTurn(sides, round)) {
       const m = await run(k, from, n);
       totals[k].seconds += m.seconds;
       totals[k].cpuMicros += m.cpuMicros * n / COUNT;
     }
   }
   return totals;
-}
-
-/**
- * `n` timed creates, CLIENTS at a time; the wall time, and the server
- * process's CPU time per create.
- */
-async function drive(serverPid: number, clients: KeepAliveConnection[], n: number, body: (i: number) => string, beforeSend: (i: number) => void = () => undefined): Promise<{ seconds: number; cpuMicros: number }> {
-  // The bodies are made before the clock starts, as load generators build
-  // their requests up front: making them is not what is measured.
-  const bodies = Array.from({ length: n }, (_, i) => body(i));
-  const cpuBefore = processCpuSeconds(serverPid);
-  const started = performance.now();
-  await createMany(clients, bodies, beforeSend);
-  const seconds = (performance.now() - started) / 1000;
-  return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / n * 1e6 };
 }
 
 /**

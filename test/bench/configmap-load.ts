@@ -4,6 +4,7 @@
  * as soon as its reply is in.
  */
 import { HttpTarget, KeepAliveConnection, postHead } from './keep-alive-connection';
+import { processCpuSeconds } from './stats';
 
 /** Concurrent clients, as issue 2's bench:api target sets. */
 export const CLIENTS = 2;
@@ -48,4 +49,28 @@ export async function createMany(clients: KeepAliveConnection[], bodies: string[
       if (reply.status !== 201 && reply.status !== 200) throw new Error(`create got HTTP ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
     }
   }));
+}
+
+/**
+ * `n` timed creates, CLIENTS at a time; the wall time, and the server
+ * process's CPU time per create.
+ */
+export async function drive(serverPid: number, clients: KeepAliveConnection[], n: number, body: (i: number) => string, beforeSend: (i: number) => void = () => undefined): Promise<{ seconds: number; cpuMicros: number }> {
+  // The bodies are made before the clock starts, as load generators build
+  // their requests up front: making them is not what is measured.
+  const bodies = Array.from({ length: n }, (_, i) => body(i));
+  const cpuBefore = processCpuSeconds(serverPid);
+  const started = performance.now();
+  await createMany(clients, bodies, beforeSend);
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, cpuMicros: (processCpuSeconds(serverPid) - cpuBefore) / n * 1e6 };
+}
+
+/**
+ * The order `sides` take their turns in `round`: 0, 1, ... and reversed
+ * every other round (A B, B A, ...), so the host's swings hit every side alike.
+ */
+export function sidesInTurn(sides: number, round: number): number[] {
+  const order = Array.from({ length: sides }, (_, k) => k);
+  return round % 2 ? order.reverse() : order;
 }

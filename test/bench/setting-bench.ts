@@ -11,9 +11,9 @@
  *   npm run bench:setting -- --env KERN_HTTP_IDLE_POLL_US --a 0 --b 500 [--rounds 12] [--count 2500]
  */
 import { KernProcess, startKern } from '../helpers/kern-process';
-import { createMany, manifest, openClients, warmUp } from './configmap-load';
+import { drive, manifest, openClients, sidesInTurn, warmUp } from './configmap-load';
 import { KeepAliveConnection } from './keep-alive-connection';
-import { percentile, printTable, processCpuSeconds } from './stats';
+import { percentile, printTable } from './stats';
 
 const argOf = (name: string, dflt?: string): string => {
   const i = process.argv.indexOf(name);
@@ -48,13 +48,11 @@ async function main(): Promise<void> {
     for (const value of VALUES) sides.push(await startSide(value));
     for (const s of sides) await warmUp(s.clients);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const s of round % 2 ? [...sides].reverse() : sides) {
-        const bodies = Array.from({ length: COUNT }, (_, i) => manifest(round * COUNT + i, 'setting'));
-        const cpuBefore = processCpuSeconds(s.kern.child.pid!);
-        const started = performance.now();
-        await createMany(s.clients, bodies);
-        s.rates.push(COUNT / ((performance.now() - started) / 1000));
-        s.cpus.push((processCpuSeconds(s.kern.child.pid!) - cpuBefore) / COUNT * 1e6);
+      for (const k of sidesInTurn(sides.length, round)) {
+        const s = sides[k];
+        const m = await drive(s.kern.child.pid!, s.clients, COUNT, (i) => manifest(round * COUNT + i, 'setting'));
+        s.rates.push(COUNT / m.seconds);
+        s.cpus.push(m.cpuMicros);
       }
       process.stderr.write(`round ${round + 1}/${ROUNDS}\r`);
     }

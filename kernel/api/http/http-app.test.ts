@@ -459,19 +459,26 @@ describe('HTTP API', () => {
   });
 });
 
+/** Runs `fn` against `app` behind a plain node:http server on loopback, then closes it and the test context. */
+async function withPlainServer(t: ApiTestContext, app: ReturnType<typeof createHttpApp>, fn: (base: string) => Promise<void>): Promise<void> {
+  const server = createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await t.cleanup();
+  }
+}
+
 describe('createHttpApp', () => {
   it('works through a plain Koa callback', async () => {
     const t = await createApiTestContext();
-    const server = createServer(createHttpApp(t.api).callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    try {
-      const client = new HttpTestClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, t.adminToken);
+    await withPlainServer(t, createHttpApp(t.api), async (base) => {
+      const client = new HttpTestClient(base, t.adminToken);
       expect((await client.post(PODS, pod('cb'))).status).toBe(201);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await t.cleanup();
-    }
+    });
   });
 });
 
@@ -481,10 +488,7 @@ describe('the idle poller', () => {
     let started = 0;
     let ended = 0;
     const poller = { started: () => { started++; }, ended: () => { ended++; } } as unknown as IdlePoller;
-    const server = createServer(createHttpApp(t.api, { poller }).callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    await withPlainServer(t, createHttpApp(t.api, { poller }), async (base) => {
       const client = new HttpTestClient(base, t.adminToken);
       expect((await client.post(PODS, pod('p'))).status).toBe(201);
       expect((await client.get('/healthz', { token: null })).status).toBe(200);
@@ -496,11 +500,7 @@ describe('the idle poller', () => {
       expect(res.status).toBe(200);
       expect([started, ended]).toEqual([5, 5]); // the stream is still open
       watch.abort();
-    } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await t.cleanup();
-    }
+    });
   });
 });
 
