@@ -1,6 +1,6 @@
 import {
   DeleteArgs, KernObject, KindInfo, ListArgs, ObjectKey, ObjectList, StoreDriver, SyscallWatch, UpdateArgs,
-  WatchArgs, WatchEvent, cloneObject, errors, isNotFound, parseLabelSelector, shallowCopy,
+  WatchArgs, WatchEvent, cloneObject, errors, isNotFound, parseLabelSelector, withMetadata,
 } from '@kern/sdk';
 import { KindRegistry } from './kind-registry';
 import { LAST_APPLIED, applyManifest, withoutLastApplied } from './apply-merge';
@@ -132,8 +132,7 @@ export class StateService {
     const info = this.kinds.resolve(input.kind);
     // Shallow copies suffice: nothing below mutates deeper, and the store
     // copies what it keeps.
-    const obj = shallowCopy(input);
-    if (input.metadata && typeof input.metadata === 'object') obj.metadata = shallowCopy(input.metadata);
+    const obj = withMetadata(input);
     if (obj.metadata && typeof obj.metadata === 'object' && info.namespaced && !obj.metadata.namespace) {
       obj.metadata.namespace = DEFAULT_NAMESPACE;
     }

@@ -79,10 +79,13 @@ export function prepareCreate<T extends KernObject>(obj: T, revision: number): T
   return out;
 }
 
-/** A shallow copy of `obj` with a shallow copy of its metadata, to set metadata fields on. */
-function withMetadata<T extends KernObject>(obj: T): T {
+/**
+ * A shallow copy of `obj` with a shallow copy of its metadata (when that is
+ * an object: validation names a bad one later), to set metadata fields on.
+ */
+export function withMetadata<T extends KernObject>(obj: T): T {
   const out = shallowCopy(obj);
-  out.metadata = shallowCopy(obj.metadata);
+  if (obj.metadata && typeof obj.metadata === 'object') out.metadata = shallowCopy(obj.metadata);
   return out;
 }
 
