@@ -27,7 +27,7 @@ import { hostCpuTimes, percentile, printTable, processCpuSeconds, stealShare } f
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20000;
 /** Turns the transports take: enough that a slow spell of the host hits both. */
-const ROUNDS = 4;
+const ROUNDS = 8;
 
 /** How the creating clients reach the kernel. */
 interface Transport { label: string; target: HttpTarget }
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     // The transports take turns (A B B A ...), so the host's swings hit both alike.
     for (const r of runs) await warmUp(r.clients);
     const hostBefore = hostCpuTimes();
-    const totals = await alternateRounds(runs.length, (k, from, n) => {
+    const { totals, rounds } = await alternateRounds(runs.length, (k, from, n) => {
       const r = runs[k];
       return drive(kern.child.pid!, r.clients, n, (i) => manifest(from + i, r.prefix), (i) => sentAt.set(`${r.prefix}-${from + i}`, performance.now()));
     });
@@ -111,31 +111,46 @@ async function main(): Promise<void> {
       ['  its CPU per req (µs)', ...perRun((k) => floorOf(runs[k]).cpuMicros), '-', ''],
       ['  Kern\'s share of the floor\'s rate', ...perRun((k) => `${(rates[k] / floorOf(runs[k]).rate * 100).toFixed(0)}%`), '-', ''],
     ]);
-    // The rate follows the host: the same build's CPU per create swings from run to run with it.
-    console.log(`\nhost: ${(steal * 100).toFixed(1)}% of this VM's CPU time was stolen by the hypervisor during the timed Kern rounds (/proc/stat)`);
+    // The rate follows the host: the same build's CPU per create swings from
+    // round to round with the CPU time the hypervisor steals, so each round is shown with it.
+    console.log(`\nhost: ${(steal * 100).toFixed(1)}% of this VM's CPU time was stolen by the hypervisor during the timed Kern rounds (/proc/stat); round by round:\n`);
+    printTable([
+      ['round', 'transport', 'creates/s', 'kernel µs/create', 'host steal'],
+      ...rounds.map((r) => [String(r.round + 1), runs[r.side].t.label, r.rate, r.cpuMicros, `${(r.steal * 100).toFixed(1)}%`]),
+    ]);
   } finally {
     kern.cleanup();
   }
 }
 
+/** One side's turn in one round. */
+interface Round { round: number; side: number; rate: number; cpuMicros: number; steal: number }
+
 /**
  * COUNT timed creates per side, in ROUNDS rounds whose order alternates
  * (A B, B A, ...) so the host's swings hit every side alike; each side's
- * wall time and server CPU per create, summed over its rounds.
+ * wall time and server CPU per create, summed over its rounds, and each
+ * turn on its own with the host's steal during it.
  */
-async function alternateRounds(sides: number, run: (side: number, from: number, n: number) => Promise<{ seconds: number; cpuMicros: number }>): Promise<{ seconds: number; cpuMicros: number }[]> {
+async function alternateRounds(
+  sides: number,
+  run: (side: number, from: number, n: number) => Promise<{ seconds: number; cpuMicros: number }>,
+): Promise<{ totals: { seconds: number; cpuMicros: number }[]; rounds: Round[] }> {
   const totals = Array.from({ length: sides }, () => ({ seconds: 0, cpuMicros: 0 }));
+  const rounds: Round[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const from = Math.floor(COUNT * round / ROUNDS);
     const n = Math.floor(COUNT * (round + 1) / ROUNDS) - from;
     if (n === 0) continue;
-    for (const k of sidesInTurn(sides, round)) {
-      const m = await run(k, from, n);
-      totals[k].seconds += m.seconds;
-      totals[k].cpuMicros += m.cpuMicros * n / COUNT;
+    for (const side of sidesInTurn(sides, round)) {
+      const host = hostCpuTimes();
+      const m = await run(side, from, n);
+      rounds.push({ round, side, rate: n / m.seconds, cpuMicros: m.cpuMicros, steal: stealShare(host, hostCpuTimes()) });
+      totals[side].seconds += m.seconds;
+      totals[side].cpuMicros += m.cpuMicros * n / COUNT;
     }
   }
-  return totals;
+  return { totals, rounds };
 }
 
 /**
@@ -172,7 +187,7 @@ async function bareHttpFloor(): Promise<Record<string, { rate: number; cpuMicros
     const out: Record<string, { rate: number; cpuMicros: number }> = {};
     const clients = sides.map(([, target]) => openClients(target, 'none'));
     for (const c of clients) await warmUp(c);
-    const totals = await alternateRounds(sides.length, (k, from, n) => drive(child.pid!, clients[k], n, (i) => manifest(from + i)));
+    const { totals } = await alternateRounds(sides.length, (k, from, n) => drive(child.pid!, clients[k], n, (i) => manifest(from + i)));
     clients.flat().forEach((c) => c.close());
     sides.forEach(([label], k) => { out[label] = { rate: COUNT / totals[k].seconds, cpuMicros: totals[k].cpuMicros }; });
     return out;
