@@ -30,6 +30,7 @@ describe('parseManifests', () => {
     ['an unclosed flow mapping', 'apiVersion: v1\nkind: Pod\nmetadata: {name: a\n', /^bad\.yaml:\d+:\d+: /],
     ['broken JSON', '{"apiVersion": "v1", "kind": }', /^bad\.json:1: not valid JSON: /],
     ['JSON cut short', '{\n"a": 1', /^bad\.json:2:\d+: not valid JSON: /],
+    ['YAML nested 5,000 levels deep', `apiVersion: v1\nkind: Pod\nspec: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /^bad\.yaml:3:106: nests deeper than 100 levels/],
   ])('names file and line for %s', (_, text, message) => {
     const file = String(message).includes('json') ? 'bad.json' : 'bad.yaml';
     expect(() => parseManifests(text, file)).toThrow(message);

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KernObject, KernelError } from '@kern/sdk';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter } from 'yaml';
+import { YamlTooDeep, parseYamlDocuments } from '../nesting';
 import { CLI_ERROR_CODES } from './cli-error';
 
 /** One object from a manifest, with where it came from (`file:line`) for messages. */
@@ -61,8 +62,13 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     }
   }
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+  let docs;
+  try {
+    docs = parseYamlDocuments(text, lineCounter);
+  } catch (e) {
+    throw e instanceof YamlTooDeep ? manifestError(`${file}:${e.line}:${e.col}: nests deeper than ${e.limit} levels: Kern takes objects and lists at most ${e.limit} levels deep`) : e;
+  }
+  for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
       const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);

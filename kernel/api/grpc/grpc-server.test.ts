@@ -134,16 +134,20 @@ describe('gRPC API', () => {
     expect(err.metadata.get('kern-code')).toEqual(['KERN_ERR_NOT_FOUND']);
   });
 
-  it('refuses malformed arguments', async () => {
+  it.each([
+    ['malformed', '{"kind":', /malformed JSON/],
+    ['nested 3,000 levels deep', `{"object": ${'{"a": '.repeat(3000)}1${'}'.repeat(3001)}`, /nests deeper than 100 levels \(at object\.a\.a\.a\.a\.a…\)/],
+  ])('refuses %s arguments', async (_what, argsJson, message) => {
     const raw = new (kernelService())(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${t.adminToken}`);
     const err = await new Promise<grpc.ServiceError>((resolve) => {
-      (raw as unknown as { Call: (...a: unknown[]) => void }).Call({ name: 'state.get', argsJson: '{"kind":' }, md, (e: grpc.ServiceError) => resolve(e));
+      (raw as unknown as { Call: (...a: unknown[]) => void }).Call({ name: 'state.create', argsJson }, md, (e: grpc.ServiceError) => resolve(e));
     });
     raw.close();
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(JSON.parse(err.details).field).toBe('args_json');
+    expect(JSON.parse(err.details).message).toMatch(message);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { LOCAL_CHANNEL_OPTIONS, SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors, watchObjectJson } from '@kern/sdk';
+import { MAX_NESTING, tooDeepAt } from '../../nesting';
 import { ApiContext } from '../api-context';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
@@ -238,5 +239,7 @@ function parseArgs(json: string): unknown {
     throw errors.invalid('args_json', `malformed JSON: ${(e as Error).message}`);
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) throw errors.invalid('args_json', 'must be a JSON object');
+  const deep = tooDeepAt(args);
+  if (deep !== undefined) throw errors.invalid('args_json', `nests deeper than ${MAX_NESTING} levels (at ${deep}): send objects and lists at most ${MAX_NESTING} levels deep`);
   return args;
 }

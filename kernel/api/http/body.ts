@@ -1,5 +1,6 @@
 import { IncomingMessage } from 'node:http';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter } from 'yaml';
+import { MAX_NESTING, YamlTooDeep, parseYamlDocuments, tooDeepAt } from '../../nesting';
 import { badRequest, httpError } from './status';
 
 /**
@@ -78,7 +79,14 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return undefined;
-  return bodyFormat(contentType, text) === 'json' ? parseJson(text) : parseYaml(text);
+  const value = bodyFormat(contentType, text) === 'json' ? parseJson(text) : parseYaml(text);
+  const deep = tooDeepAt(value);
+  if (deep !== undefined) throw tooDeep(`at ${deep}`);
+  return value;
+}
+
+function tooDeep(where: string) {
+  return badRequest(`the body nests deeper than ${MAX_NESTING} levels (${where}): Kern takes objects and lists at most ${MAX_NESTING} levels deep, so flatten that part`, { code: 'KERN_ERR_API_BODY_TOO_DEEP', field: 'body' });
 }
 
 function parseJson(text: string): unknown {
@@ -174,15 +182,19 @@ function lineColumn(text: string, pos: number): string {
 }
 
 function parseYaml(text: string): unknown {
-  const docs = parseAllDocuments(text, { prettyErrors: true });
-  const list = Array.isArray(docs) ? docs : [];
+  const lines = new LineCounter();
+  let list;
+  try {
+    list = parseYamlDocuments(text, lines);
+  } catch (e) {
+    throw e instanceof YamlTooDeep ? tooDeep(`line ${e.line}, column ${e.col}`) : e;
+  }
   for (const doc of list) {
     const err = doc.errors[0];
     if (err) {
-      const pos = err.linePos?.[0];
-      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+      const pos = lines.linePos(err.pos[0]);
       const first = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      throw badRequest(`malformed YAML body${where}: ${first}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+      throw badRequest(`malformed YAML body at line ${pos.line}, column ${pos.col}: ${first}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
     }
   }
   const nonEmpty = list.filter((d) => d.contents !== null);

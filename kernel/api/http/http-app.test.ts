@@ -251,6 +251,9 @@ describe('HTTP API', () => {
       ['JSON with a missing value', 'application/json', '{"kind": "Pod",\n "metadata": }', /malformed JSON body at line 2, column 14/],
       ['YAML with duplicate keys', 'application/yaml', 'kind: Pod\nkind: Node\n', /malformed YAML body at line 2, column 1: Map keys must be unique/],
       ['YAML whose anchor contains itself', 'application/yaml', 'kind: Pod\nmetadata: &m {name: x, self: *m}\n', /anchor refers to itself/],
+      // 2,000 levels of YAML aborted the kernel (V8 ran out of stack and memory composing it); deep JSON was a 500 from the store's copy.
+      ['YAML nested 2,000 levels deep', 'application/yaml', `kind: Pod\nmetadata: {name: x}\nspec: ${'['.repeat(2000)}${']'.repeat(2000)}\n`, /nests deeper than 100 levels \(line 3, column 106\)/],
+      ['JSON nested 3,000 levels deep', 'application/json', `{"kind": "Pod", "metadata": {"name": "x"}, "spec": ${'{"a": '.repeat(3000)}1${'}'.repeat(3001)}`, /nests deeper than 100 levels \(at spec\.a\.a\.a\.a\.a…\)/],
     ])('answers %s with 400 and stores nothing', async (_what, contentType, body, message) => {
       const res = await client.request('POST', PODS, { body, contentType });
       expect(res.status).toBe(400);
