@@ -364,9 +364,40 @@ function checkWorkload(obj: KernObject): void {
   }
 }
 
+/** A ConfigMap key, as Kubernetes has it (also a file name when mounted). */
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** `data` maps keys to strings and `binaryData` to base64; a key is in one of them at most. */
+function checkConfigMap(obj: KernObject): void {
+  const cm = obj as unknown as Record<string, unknown>;
+  if (cm.spec !== undefined) throw errors.invalid('spec', 'a ConfigMap has no spec: put its entries under data (strings) or binaryData (base64)');
+  if (cm.immutable !== undefined && typeof cm.immutable !== 'boolean') throw errors.invalid('immutable', `must be true or false, got ${JSON.stringify(cm.immutable)}`);
+  const keys = new Set<string>();
+  for (const field of ['data', 'binaryData'] as const) {
+    const map = cm[field];
+    if (map === undefined || map === null) continue;
+    if (!isPlainObject(map)) throw errors.invalid(field, `must be a map of ${field === 'data' ? 'strings' : 'base64 strings'}`);
+    for (const [key, value] of Object.entries(map)) {
+      const at = `${field}.${key}`;
+      if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key === '..') {
+        throw errors.invalid(at, `bad key: use at most 253 letters, digits, '-', '_' and '.' (not "." or "..")`);
+      }
+      if (keys.has(key)) throw errors.invalid(at, 'is in data and in binaryData: keep it in one of them');
+      keys.add(key);
+      if (typeof value !== 'string') {
+        const hint = field === 'data' ? ' (quote numbers and booleans, or write the nested value out as text, e.g. JSON)' : '';
+        throw errors.invalid(at, `must be a string, got ${JSON.stringify(value)}${hint}`);
+      }
+      if (field === 'binaryData' && !BASE64.test(value)) throw errors.invalid(at, 'must be base64 (e.g. the output of `base64 -w0 FILE`)');
+    }
+  }
+}
+
 /** Per-kind checks beyond the shared metadata ones. Plugins' kinds get metadata checks only. */
 const SPEC_CHECKS: Record<string, (obj: KernObject) => void> = {
   Pod: (obj) => checkPodSpec(obj.spec, 'spec'),
+  ConfigMap: checkConfigMap,
   Deployment: checkWorkload,
   ReplicaSet: checkWorkload,
   DaemonSet: checkWorkload,
