@@ -121,10 +121,8 @@ export class Kernel {
     this.track(registerStateSyscalls(this.syscalls, this.state));
     await this.ensureDefaultNamespaces();
 
+    // Each plugin that fails is logged by the plugin manager as it fails.
     await this.plugins.activate();
-    for (const p of this.plugins.list().filter((x) => x.state === 'failed')) {
-      logger.warn({ plugin: p.id, error: p.error }, `plugin ${p.id} failed to activate`);
-    }
 
     await this.startScheduling();
     await this.startAgent();

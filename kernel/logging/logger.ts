@@ -16,13 +16,25 @@ export type KernelLogger = Logger & {
   close(): Promise<void>;
 };
 
-export function createKernelLogger(options: { dataDir: string; level: string; console: boolean }): KernelLogger {
+export interface KernelLoggerOptions {
+  dataDir: string;
+  level: string;
+  /** Readable lines on stderr too. */
+  console: boolean;
+  /** Stack traces on the console (`kern --debug up`); the file always has them. Default: at level debug or trace. */
+  consoleStacks?: boolean;
+}
+
+export function createKernelLogger(options: KernelLoggerOptions): KernelLogger {
   mkdirSync(join(options.dataDir, 'logs'), { recursive: true });
   const targets: pino.TransportTargetOptions[] = [
     { target: 'pino/file', level: options.level, options: { destination: join(options.dataDir, 'logs', 'kern.log'), mkdir: true } },
   ];
   if (options.console) {
-    targets.push({ target: 'pino-pretty', level: options.level, options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } });
+    // A user reads the console's message; a stack is for whoever debugs.
+    const stacks = options.consoleStacks ?? (options.level === 'debug' || options.level === 'trace');
+    const ignore = stacks ? 'pid,hostname' : 'pid,hostname,err.stack,error.stack';
+    targets.push({ target: 'pino-pretty', level: options.level, options: { destination: 2, colorize: process.stderr.isTTY, ignore, translateTime: 'HH:MM:ss.l' } });
   }
   const transport = pino.transport({ targets });
   const logger = pino({ level: options.level, base: { pid: process.pid } }, transport);

@@ -306,7 +306,10 @@ export class PluginManager {
     rec.state = 'failed';
     rec.error = error;
     rec.fatal = fatal;
-    this.opts.logger.warn({ plugin: rec.id, dir: rec.dir, code: error.code, err: error }, `plugin ${rec.id} failed: ${error.message}`);
+    // A bad manifest, ABI or dependency is the user's to fix and the message
+    // says how; only a plugin's own failure carries an error worth its stack.
+    const details = error.kind === 'Internal' ? { err: error } : { field: error.field };
+    this.opts.logger.warn({ plugin: rec.id, dir: rec.dir, code: error.code, ...details }, `plugin ${rec.id} failed: ${error.message}`);
   }
 
   private setState(rec: PluginRecord, state: PluginState): void {
