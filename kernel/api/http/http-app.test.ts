@@ -45,11 +45,15 @@ describe('HTTP API', () => {
   const storedPods = async () => (await t.state.list({ kind: 'Pod' })).items.map((p) => p.metadata.name);
 
   describe('public endpoints', () => {
-    it('answers /healthz with ok, and 503 while not ready', async () => {
-      const ok = await client.get('/healthz', { token: null });
-      expect([ok.status, ok.text]).toEqual([200, 'ok']);
+    it('answers /healthz and /readyz with ok, and 503 while not ready; /livez with ok either way', async () => {
+      for (const path of ['/healthz', '/readyz', '/livez']) {
+        const ok = await client.get(path, { token: null });
+        expect([path, ok.status, ok.text]).toEqual([path, 200, 'ok']);
+      }
       t.setReady(false);
       expect((await client.get('/healthz', { token: null })).status).toBe(503);
+      expect((await client.get('/readyz', { token: null })).status).toBe(503);
+      expect((await client.get('/livez', { token: null })).status).toBe(200);
     });
 
     it('matches /healthz and /version in any case and with a trailing slash, without a token, and nothing longer', async () => {
@@ -458,6 +462,9 @@ describe('HTTP API', () => {
       expect(res.text).toMatch(/kern_kernel_http_requests_total\{method="GET",code="200"\} \d+/);
       expect(res.text).toMatch(/kern_kernel_http_requests_total\{method="GET",code="401"\} 1/);
       expect(res.text).toMatch(/kern_kernel_syscalls_total\{name="state.list",code="OK"\} 1/);
+      expect(res.text).toMatch(/^kern_process_cpu_user_seconds_total \d/m);
+      expect(res.text).toMatch(/^kern_nodejs_eventloop_lag_seconds \d/m);
+      expect(res.text).not.toMatch(/process_process_/);
     });
   });
 });

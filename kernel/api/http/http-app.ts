@@ -16,7 +16,7 @@ import { StreamTracker } from './watch-stream';
 import type { IdlePoller } from './idle-poller';
 
 /**
- * Kern's HTTP API. Public: `GET /healthz`, `GET /version`. Behind a bearer
+ * Kern's HTTP API. Public: `GET /healthz` (also `/readyz`, `/livez`), `GET /version`. Behind a bearer
  * token: `GET /metrics`; the Kubernetes-shaped resource API under `/api` and
  * `/apis` (with the pod subresources status, log, exec and binding); Kern's
  * own `/v1/syscalls`, `/v1/plugins` (list, `POST /v1/plugins/load`, `DELETE
@@ -69,8 +69,10 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
     const method = c.req.method;
     if (method !== 'GET' && method !== 'HEAD') return next();
     const path = publicPath(c.path);
-    if (path === '/healthz') {
-      const ok = api.ready();
+    // As kube-apiserver: /livez says the process answers, /readyz (and the
+    // older /healthz) that it serves.
+    if (path === '/healthz' || path === '/readyz' || path === '/livez') {
+      const ok = path === '/livez' || api.ready();
       c.status = ok ? 200 : 503;
       c.type = 'text/plain';
       c.body = ok ? 'ok' : 'not ready';
