@@ -24,6 +24,9 @@ export interface NodeRegistrarOptions {
  * its Lease (the heartbeat the control plane watches).
  */
 export class NodeRegistrar {
+  /** The runtime as kubelet names it (`docker://20.10.24`), once its info was read. */
+  private runtimeVersion?: string;
+
   constructor(private readonly syscalls: Syscalls, private readonly runtime: RuntimeDriver, private readonly opts: NodeRegistrarOptions, private readonly logger: Logger) {}
 
   node(): Node {
@@ -53,15 +56,19 @@ export class NodeRegistrar {
         capacity,
         allocatable,
         addresses: [{ type: 'InternalIP', address: facts.address }, { type: 'Hostname', address: facts.hostname }],
-        nodeInfo: { kernelVersion: facts.kernelVersion, osImage: facts.osImage, architecture: facts.arch, operatingSystem: facts.os, kernVersion: KERN_VERSION },
+        nodeInfo: {
+          kernelVersion: facts.kernelVersion, osImage: facts.osImage, architecture: facts.arch, operatingSystem: facts.os, kernVersion: KERN_VERSION,
+          ...(this.runtimeVersion ? { containerRuntimeVersion: this.runtimeVersion } : {}),
+        },
       },
     };
   }
 
   /** Creates or refreshes the Node (labels and status), keeping spec a user may have set (taints, unschedulable). */
   async register(): Promise<void> {
+    const conditions = await this.conditions(); // first: it learns the runtime's version
     const desired = this.node();
-    desired.status!.conditions = await this.conditions();
+    desired.status!.conditions = conditions;
     try {
       const current = await this.syscalls.call('state.get', { kind: 'Node', name: desired.metadata.name });
       await this.syscalls.call('state.update', { object: { ...current, metadata: { ...current.metadata, labels: { ...current.metadata.labels, ...desired.metadata.labels } } } });
@@ -111,7 +118,8 @@ export class NodeRegistrar {
     let runtimeOk = true;
     let runtimeMessage = 'kern agent is posting ready status';
     try {
-      await this.runtime.info();
+      const info = await this.runtime.info();
+      this.runtimeVersion = `${info.name}://${info.version}`;
     } catch (e) {
       runtimeOk = false;
       runtimeMessage = `container runtime is down: ${(e as Error).message}`;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { ExecFrame, KernObject, Pod, RUNTIME_LABELS, silentLogger } from '@kern/sdk';
+import { ExecFrame, KernObject, Node, Pod, RUNTIME_LABELS, silentLogger } from '@kern/sdk';
 import { removeContainersOfNode } from '../helpers/docker-cleanup';
 import { Kernel } from '../../kernel/kernel';
 import { bootTestKernel, waitFor } from '../helpers/test-kernel';
@@ -60,10 +60,11 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-it('registers its node as Ready with capacity', async () => {
-  const node = await waitFor('node', async () => (await sys().call('state.get', { kind: 'Node', name: 'test-node' })) as { status?: { conditions?: { type: string; status: string }[]; capacity?: Record<string, string> } });
+it('registers its node as Ready with capacity and the runtime it runs', async () => {
+  const node = await waitFor('node', async () => (await sys().call('state.get', { kind: 'Node', name: 'test-node' })) as Node);
   expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   expect(Number(node.status?.capacity?.cpu)).toBeGreaterThan(0);
+  expect(node.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^docker:\/\/\d+\.\d+/);
 });
 
 it('runs a main container with a sidecar that reaches it on localhost; logs and exec work', async () => {
