@@ -14,8 +14,15 @@ describe('parseManifests', () => {
     ['JSON', '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}}', ['j']],
     ['tab-indented JSON', '{\n\t"apiVersion": "v1",\n\t"kind": "Pod",\n\t"metadata": {"name": "t"}\n}\n', ['t']],
     ['an empty file', '\n# nothing\n', []],
+    ['JSON objects one after another', '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}}{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c"}}\n', ['a', 'b', 'c']],
   ])('%s', (_, text, names) => {
     expect(parseManifests(text, 'f.yaml').map((m) => m.object.metadata.name)).toEqual(names);
+  });
+
+  it('reads a .json file of JSON objects one after another, as kubectl does, each with its line', () => {
+    const text = '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a"}}\n\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}}\n';
+    expect(parseManifests(text, 'pods.json').map((m) => [m.object.metadata.name, m.source])).toEqual([['a', 'pods.json:1'], ['b', 'pods.json:4']]);
+    expect(parseManifests('  \n', 'empty.json')).toEqual([]);
   });
 
   it('records the file and line of each document', () => {
@@ -28,8 +35,9 @@ describe('parseManifests', () => {
     ['a tab as indentation', 'apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n', /^bad\.yaml:4:1: /],
     ['a duplicate key', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n', /^bad\.yaml:5:\d+: .*unique/i],
     ['an unclosed flow mapping', 'apiVersion: v1\nkind: Pod\nmetadata: {name: a\n', /^bad\.yaml:\d+:\d+: /],
-    ['broken JSON', '{"apiVersion": "v1", "kind": }', /^bad\.json:1: not valid JSON: /],
+    ['broken JSON', '{"apiVersion": "v1", "kind": }', /^bad\.json:1:30: not valid JSON: Unexpected token '}'$/],
     ['JSON cut short', '{\n"a": 1', /^bad\.json:2:\d+: not valid JSON: /],
+    ['a broken second JSON object', '{"apiVersion": "v1"}\n{"apiVersion": }', /^bad\.json:2:16: not valid JSON: Unexpected token '}'$/],
     ['YAML nested 5,000 levels deep', `apiVersion: v1\nkind: Pod\nspec: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /^bad\.yaml:3:106: nests deeper than 100 levels/],
   ])('names file and line for %s', (_, text, message) => {
     const file = String(message).includes('json') ? 'bad.json' : 'bad.yaml';

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KernObject, KernelError } from '@kern/sdk';
 import { LineCounter } from 'yaml';
+import { JsonSyntaxError, JsonValueAt, lineColumn, parseJsonStream } from '../json-text';
 import { YamlTooDeep, parseYamlDocuments } from '../nesting';
 import { CLI_ERROR_CODES } from './cli-error';
 
@@ -50,14 +51,18 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
   // JSON first when it looks like JSON: tab-indented JSON is not valid YAML.
   // A .json file must be strict JSON; other text falls back to YAML.
   if (extname(file).toLowerCase() === '.json' || trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    let parsed: unknown;
+    let values: JsonValueAt[] | undefined;
     try {
-      parsed = JSON.parse(text);
+      values = parseJsonStream(text);
     } catch (e) {
-      if (extname(file).toLowerCase() === '.json') throw manifestError(`${file}:${jsonErrorPosition(text, (e as Error).message)}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      if (extname(file).toLowerCase() === '.json') {
+        const at = e.offset === undefined ? undefined : lineColumn(text, e.offset);
+        throw manifestError(`${file}:${at ? `${at.line}:${at.col}` : '1'}: not valid JSON: ${e.reason}`);
+      }
     }
-    if (parsed !== undefined) {
-      expand(parsed, `${file}:${lineAt(text, text.length - trimmed.length)}`, out);
+    if (values) {
+      for (const { value, offset } of values) expand(value, `${file}:${lineColumn(text, offset).line}`, out);
       return out;
     }
   }
@@ -80,22 +85,6 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     expand(doc.toJS({ maxAliasCount: 100 }), `${file}:${lineCounter.linePos(start).line}`, out);
   }
   return out;
-}
-
-/** `line:col` of a JSON.parse error when V8 tells the offset, else the first line. */
-function jsonErrorPosition(text: string, message: string): string {
-  const m = /at position (\d+)/.exec(message);
-  if (!m) return '1';
-  const offset = Number(m[1]);
-  const line = lineAt(text, offset);
-  const col = offset - text.lastIndexOf('\n', offset - 1);
-  return `${line}:${col}`;
-}
-
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
-  return line;
 }
 
 /** The manifest files a `-f` path stands for: the file, or a directory's .yaml/.yml/.json files. */

@@ -1,5 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { LineCounter } from 'yaml';
+import { jsonSyntaxError, lineColumn } from '../../json-text';
 import { MAX_NESTING, YamlTooDeep, parseYamlDocuments, tooDeepAt } from '../../nesting';
 import { badRequest, httpError } from './status';
 
@@ -93,92 +94,11 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const message = (e as Error).message;
-    const m = /at position (\d+)/.exec(message);
-    const pos = m ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : jsonErrorOffset(text);
-    const where = pos === undefined ? '' : ` at ${lineColumn(text, pos)}`;
-    throw badRequest(`malformed JSON body${where}: ${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
+    const { offset, reason } = jsonSyntaxError(text, e as Error);
+    const at = offset === undefined ? undefined : lineColumn(text, offset);
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    throw badRequest(`malformed JSON body${where}: ${reason}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
   }
-}
-
-/**
- * Where JSON text first goes wrong, for the V8 messages that give no
- * position ("Unexpected token 'x', ... is not valid JSON"). Only runs on
- * bodies JSON.parse already refused.
- */
-export function jsonErrorOffset(text: string): number | undefined {
-  let i = 0;
-  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
-  const fail = (): never => { throw i; };
-  const literal = (word: string) => { if (text.startsWith(word, i)) i += word.length; else fail(); };
-  const string = () => {
-    i++;
-    while (i < text.length && text[i] !== '"') {
-      if (text.charCodeAt(i) < 0x20) fail();
-      if (text[i] === '\\') {
-        i++;
-        if (text[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 4; }
-        else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
-      }
-      i++;
-    }
-    if (i >= text.length) fail();
-    i++;
-  };
-  const number = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0] === '' || m[0] === '-') fail();
-    i += (m as RegExpExecArray)[0].length;
-  };
-  const value = (depth: number): void => {
-    if (depth > 1000) fail();
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++; ws();
-      if (text[i] === '}') { i++; return; }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        string(); ws();
-        if (text[i] !== ':') fail();
-        i++; value(depth + 1); ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return; }
-        fail();
-      }
-    }
-    if (ch === '[') {
-      i++; ws();
-      if (text[i] === ']') { i++; return; }
-      for (;;) {
-        value(depth + 1); ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return; }
-        fail();
-      }
-    }
-    if (ch === '"') return string();
-    if (ch === 't') return literal('true');
-    if (ch === 'f') return literal('false');
-    if (ch === 'n') return literal('null');
-    return number();
-  };
-  try {
-    value(0); ws();
-    return i < text.length ? i : undefined;
-  } catch (at) {
-    return typeof at === 'number' ? Math.min(at, text.length) : undefined;
-  }
-}
-
-function lineColumn(text: string, pos: number): string {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) { line++; lineStart = i + 1; }
-  }
-  return `line ${line}, column ${pos - lineStart + 1}`;
 }
 
 function parseYaml(text: string): unknown {
