@@ -14,15 +14,14 @@ describe('jsonSyntaxError', () => {
     expect(syntaxErrorOf(text).offset).toBe(offset);
   });
 
-  it("drops V8's echo of the text and its line and column", () => {
+  it("drops V8's echo of the text", () => {
     expect(syntaxErrorOf('{"a": }').reason).toBe("Unexpected token '}'");
-    expect(syntaxErrorOf('{"a": 1,}').reason).not.toMatch(/line \d+ column/);
   });
 });
 
 describe('parseJsonStream', () => {
-  it('reads values one after another, with or without whitespace, each with its offset', () => {
-    expect(parseJsonStream('{"a":1}\n {"b":2}[3]')).toEqual([{ value: { a: 1 }, offset: 0 }, { value: { b: 2 }, offset: 9 }, { value: [3], offset: 16 }]);
+  it('reads values one after another, with or without whitespace, each with its line', () => {
+    expect(parseJsonStream('{"a":1}\n {"b":2}[3]\n\n{"c":\n3}')).toEqual([{ value: { a: 1 }, line: 1 }, { value: { b: 2 }, line: 2 }, { value: [3], line: 2 }, { value: { c: 3 }, line: 4 }]);
     expect(parseJsonStream(' \n')).toEqual([]);
   });
 

@@ -101,22 +101,25 @@ export function lineColumn(text: string, offset: number): { line: number; col: n
   return { line, col: offset - lineStart + 1 };
 }
 
-export interface JsonValueAt { value: unknown; offset: number }
+/** A value of a JSON stream and the (1-based) line it starts on. */
+export interface JsonValueAt { value: unknown; line: number }
 
 /**
  * The JSON values in `text` one after another (whitespace between them, or
- * none), each with the offset it starts at; an empty text holds none.
- * Throws JsonSyntaxError with the offset in the whole text.
+ * none); an empty text holds none. Throws JsonSyntaxError with the offset
+ * in the whole text.
  */
 export function parseJsonStream(text: string): JsonValueAt[] {
   const values: JsonValueAt[] = [];
   let at = 0;
+  let line = 1;
   for (;;) {
-    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
+    for (; at < text.length && ' \t\n\r'.includes(text[at]); at++) if (text[at] === '\n') line++;
     if (at >= text.length) return values;
     const rest = at === 0 ? text : text.slice(at);
+    let end: number;
     try {
-      values.push({ value: JSON.parse(rest), offset: at });
+      values.push({ value: JSON.parse(rest), line });
       return values;
     } catch (e) {
       const next = /^Unexpected non-whitespace character after JSON at position (\d+)/.exec((e as Error).message);
@@ -124,9 +127,10 @@ export function parseJsonStream(text: string): JsonValueAt[] {
         const err = jsonSyntaxError(rest, e as Error);
         throw new JsonSyntaxError(err.offset === undefined ? undefined : err.offset + at, err.reason);
       }
-      const end = Number(next[1]);
-      values.push({ value: JSON.parse(rest.slice(0, end)), offset: at });
-      at += end;
+      end = Number(next[1]);
     }
+    values.push({ value: JSON.parse(rest.slice(0, end)), line });
+    for (let i = 0; i < end; i++) if (rest.charCodeAt(i) === 10) line++;
+    at += end;
   }
 }

@@ -1,12 +1,11 @@
-import { CST, Composer, Document, LineCounter, Parser } from 'yaml';
-
 /**
  * How deep input may nest: objects and lists inside one another, the
  * outermost object being level 1. Kubernetes manifests stay far below it
  * (a CRD's schema reaches a few dozen). Far deeper input would run the
  * YAML composer, the store's copies and the CLI's printers out of stack: at
  * about 2,000 levels of YAML the process aborted (V8 ran out of memory
- * compiling a regular expression while the stack was exhausted).
+ * compiling a regular expression while the stack was exhausted). YAML text
+ * is checked before it is composed (yaml-text.ts).
  */
 export const MAX_NESTING = 100;
 
@@ -45,52 +44,4 @@ function formatPath(segments: (string | number)[]): string {
   for (const s of segments.slice(0, SHOWN_SEGMENTS)) out += typeof s === 'number' ? `[${s}]` : out === '' ? s : `.${s}`;
   if (out === '') out = '(top level)';
   return segments.length > SHOWN_SEGMENTS ? `${out}…` : out;
-}
-
-/** YAML that nests deeper than the limit, at `line` and `col` (1-based). */
-export class YamlTooDeep extends Error {
-  constructor(readonly line: number, readonly col: number, readonly limit: number) {
-    super(`the YAML nests deeper than ${limit} levels at line ${line}, column ${col}`);
-  }
-}
-
-/**
- * Parses YAML text into its documents, as yaml's parseAllDocuments does
- * (errors stay on each document, positions via `lineCounter`), but refuses
- * text nesting deeper than `limit` with YamlTooDeep before composing it:
- * yaml's parser keeps its own stack, its composer recurses.
- */
-export function parseYamlDocuments(text: string, lineCounter = new LineCounter(), limit = MAX_NESTING): Document.Parsed[] {
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
-  const deep = cstDeeperThan(tokens, limit);
-  if (deep !== undefined) {
-    const { line, col } = lineCounter.linePos(deep);
-    throw new YamlTooDeep(line, col, limit);
-  }
-  return Array.from(new Composer().compose(tokens));
-}
-
-/** The offset of the first collection below level `limit` in parsed YAML (a walk with its own stack). */
-function cstDeeperThan(tokens: CST.Token[], limit: number): number | undefined {
-  const stack: [CST.Token, number][] = tokens.map((t) => [t, 0]);
-  while (stack.length > 0) {
-    const [token, depth] = stack.pop()!;
-    switch (token.type) {
-      case 'document':
-        if (token.value) stack.push([token.value, depth]);
-        break;
-      case 'block-map':
-      case 'block-seq':
-      case 'flow-collection':
-        if (depth + 1 > limit) return token.offset;
-        for (const item of token.items) {
-          if (item.key) stack.push([item.key, depth + 1]);
-          if (item.value) stack.push([item.value, depth + 1]);
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  return undefined;
 }

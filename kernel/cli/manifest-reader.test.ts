@@ -38,7 +38,8 @@ describe('parseManifests', () => {
     ['broken JSON', '{"apiVersion": "v1", "kind": }', /^bad\.json:1:30: not valid JSON: Unexpected token '}'$/],
     ['JSON cut short', '{\n"a": 1', /^bad\.json:2:\d+: not valid JSON: /],
     ['a broken second JSON object', '{"apiVersion": "v1"}\n{"apiVersion": }', /^bad\.json:2:16: not valid JSON: Unexpected token '}'$/],
-    ['YAML nested 5,000 levels deep', `apiVersion: v1\nkind: Pod\nspec: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /^bad\.yaml:3:106: nests deeper than 100 levels/],
+    ['JSON nested 3,000 levels deep', `{"kind": "Pod",\n "spec": ${'{"a": '.repeat(3000)}1${'}'.repeat(3001)}`, /^bad\.json:1: nests deeper than 100 levels \(at spec\.a\.a\.a\.a\.a…\)/],
+    ['YAML nested 5,000 levels deep', `apiVersion: v1\nkind: Pod\nspec: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /^bad\.yaml:3:\d+: is indented or nested too deep to read/],
   ])('names file and line for %s', (_, text, message) => {
     const file = String(message).includes('json') ? 'bad.json' : 'bad.yaml';
     expect(() => parseManifests(text, file)).toThrow(message);

@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KernObject, KernelError } from '@kern/sdk';
-import { LineCounter } from 'yaml';
 import { JsonSyntaxError, JsonValueAt, lineColumn, parseJsonStream } from '../json-text';
-import { YamlTooDeep, parseYamlDocuments } from '../nesting';
+import { MAX_NESTING, tooDeepAt } from '../nesting';
+import { YamlDocument, YamlInputError, parseYamlDocuments } from '../yaml-text';
 import { CLI_ERROR_CODES } from './cli-error';
 
 /** One object from a manifest, with where it came from (`file:line`) for messages. */
@@ -62,28 +62,21 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
       }
     }
     if (values) {
-      for (const { value, offset } of values) expand(value, `${file}:${lineColumn(text, offset).line}`, out);
+      for (const { value, line } of values) {
+        const deep = tooDeepAt(value);
+        if (deep !== undefined) throw manifestError(`${file}:${line}: nests deeper than ${MAX_NESTING} levels (at ${deep}): flatten that part`);
+        expand(value, `${file}:${line}`, out);
+      }
       return out;
     }
   }
-  const lineCounter = new LineCounter();
-  let docs;
+  let docs: YamlDocument[];
   try {
-    docs = parseYamlDocuments(text, lineCounter);
+    docs = parseYamlDocuments(text);
   } catch (e) {
-    throw e instanceof YamlTooDeep ? manifestError(`${file}:${e.line}:${e.col}: nests deeper than ${e.limit} levels: Kern takes objects and lists at most ${e.limit} levels deep`) : e;
+    throw e instanceof YamlInputError ? manifestError(`${file}:${e.line}:${e.col}: ${e.reason}`) : e;
   }
-  for (const doc of docs) {
-    const error = doc.errors[0];
-    if (error) {
-      const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
-      const message = error.message.split('\n')[0].replace(/\s*at line \d+, column \d+:?\s*$/, '');
-      throw manifestError(`${file}:${pos.line}:${pos.col}: ${message}`);
-    }
-    if (doc.contents === null) continue;
-    const start = doc.contents.range?.[0] ?? doc.range[0];
-    expand(doc.toJS({ maxAliasCount: 100 }), `${file}:${lineCounter.linePos(start).line}`, out);
-  }
+  for (const doc of docs) expand(doc.value, `${file}:${doc.line}`, out);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
-import { LineCounter } from 'yaml';
 import { jsonSyntaxError, lineColumn } from '../../json-text';
-import { MAX_NESTING, YamlTooDeep, parseYamlDocuments, tooDeepAt } from '../../nesting';
+import { MAX_NESTING, tooDeepAt } from '../../nesting';
+import { YamlInputError, parseYamlDocuments } from '../../yaml-text';
 import { badRequest, httpError } from './status';
 
 /**
@@ -80,7 +80,8 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return undefined;
-  const value = bodyFormat(contentType, text) === 'json' ? parseJson(text) : parseYaml(text);
+  if (bodyFormat(contentType, text) === 'yaml') return parseYaml(text); // checks the nesting itself
+  const value = parseJson(text);
   const deep = tooDeepAt(value);
   if (deep !== undefined) throw tooDeep(`at ${deep}`);
   return value;
@@ -102,39 +103,18 @@ function parseJson(text: string): unknown {
 }
 
 function parseYaml(text: string): unknown {
-  const lines = new LineCounter();
-  let list;
+  let docs;
   try {
-    list = parseYamlDocuments(text, lines);
+    docs = parseYamlDocuments(text);
   } catch (e) {
-    throw e instanceof YamlTooDeep ? tooDeep(`line ${e.line}, column ${e.col}`) : e;
+    if (!(e instanceof YamlInputError)) throw e;
+    if (e.tooDeep) throw tooDeep(`line ${e.line}, column ${e.col}`);
+    throw badRequest(`malformed YAML body at line ${e.line}, column ${e.col}: ${e.reason}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
   }
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = lines.linePos(err.pos[0]);
-      const first = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      throw badRequest(`malformed YAML body at line ${pos.line}, column ${pos.col}: ${first}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
-    }
+  if (docs.length > 1) {
+    throw badRequest(`the YAML body holds ${docs.length} documents: send one object per request (kern apply -f splits files for you)`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
   }
-  const nonEmpty = list.filter((d) => d.contents !== null);
-  if (nonEmpty.length === 0) return undefined;
-  if (nonEmpty.length > 1) {
-    throw badRequest(`the YAML body holds ${nonEmpty.length} documents: send one object per request (kern apply -f splits files for you)`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
-  }
-  let value: unknown;
-  try {
-    value = nonEmpty[0].toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    throw badRequest(`malformed YAML body: ${(e as Error).message}`, { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
-  }
-  // Round-trip through JSON: objects are JSON documents from here on, and an
-  // alias that contains itself must fail here, not deep in the store.
-  try {
-    return JSON.parse(JSON.stringify(value)) as unknown;
-  } catch {
-    throw badRequest('malformed YAML body: an anchor refers to itself (a cycle cannot be stored as JSON)', { code: 'KERN_ERR_API_BODY_MALFORMED', field: 'body' });
-  }
+  return docs[0]?.value;
 }
 
 /** The body as a JSON object; 400 for anything else (arrays, scalars, nothing). */
