@@ -12,6 +12,8 @@ describe('ConfigMap validation', () => {
     ['base64 binaryData', { binaryData: { 'logo.png': 'iVBORw0KGgo=', empty: '' } }],
     ['both, with other keys', { data: { a: '1' }, binaryData: { b: 'AAAA' }, immutable: true }],
     ['null data', { data: null }],
+    ['null values, read as empty', { data: { a: null }, binaryData: { b: null }, immutable: null }],
+    ['binaryData wrapped over lines, as base64 prints it', { binaryData: { b: 'AAAA\nAAAA\r\nAA==\n' } }],
   ])('accepts %s', (_what, fields) => {
     expect(() => validateObject(configMap(fields), CONFIG_MAP)).not.toThrow();
   });
@@ -22,6 +24,7 @@ describe('ConfigMap validation', () => {
     ['a list as data', { data: ['a'] }, 'data', /map of strings/],
     ['a key with a slash', { data: { 'a/b': 'x' } }, 'data.a/b', /bad key/],
     ['the key ".."', { data: { '..': 'x' } }, 'data...', /bad key/],
+    ['a key starting with ".."', { data: { '..data': 'x' } }, 'data...data', /bad key/],
     ['a key over 253 characters', { data: { ['k'.repeat(254)]: 'x' } }, `data.${'k'.repeat(254)}`, /bad key/],
     ['binaryData that is not base64', { binaryData: { b: 'not base64!' } }, 'binaryData.b', /must be base64/],
     ['a key in data and binaryData', { data: { k: 'x' }, binaryData: { k: 'AAAA' } }, 'binaryData.k', /in data and in binaryData/],

@@ -368,11 +368,15 @@ function checkWorkload(obj: KernObject): void {
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** `data` maps keys to strings and `binaryData` to base64; a key is in one of them at most. */
+/**
+ * `data` maps keys to strings and `binaryData` to base64 (line breaks
+ * allowed, as `base64` prints it); a key is in one of them at most. A null
+ * value reads as empty, as Kubernetes decodes it.
+ */
 function checkConfigMap(obj: KernObject): void {
   const cm = obj as unknown as Record<string, unknown>;
   if (cm.spec !== undefined) throw errors.invalid('spec', 'a ConfigMap has no spec: put its entries under data (strings) or binaryData (base64)');
-  if (cm.immutable !== undefined && typeof cm.immutable !== 'boolean') throw errors.invalid('immutable', `must be true or false, got ${JSON.stringify(cm.immutable)}`);
+  if (cm.immutable !== undefined && cm.immutable !== null && typeof cm.immutable !== 'boolean') throw errors.invalid('immutable', `must be true or false, got ${JSON.stringify(cm.immutable)}`);
   const keys = new Set<string>();
   for (const field of ['data', 'binaryData'] as const) {
     const map = cm[field];
@@ -380,16 +384,18 @@ function checkConfigMap(obj: KernObject): void {
     if (!isPlainObject(map)) throw errors.invalid(field, `must be a map of ${field === 'data' ? 'strings' : 'base64 strings'}`);
     for (const [key, value] of Object.entries(map)) {
       const at = `${field}.${key}`;
-      if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key === '..') {
-        throw errors.invalid(at, `bad key: use at most 253 letters, digits, '-', '_' and '.' (not "." or "..")`);
+      // A mounted ConfigMap's files sit beside `..data` and other `..` links.
+      if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key.startsWith('..')) {
+        throw errors.invalid(at, `bad key: use at most 253 letters, digits, '-', '_' and '.' (not "." nor starting with "..")`);
       }
       if (keys.has(key)) throw errors.invalid(at, 'is in data and in binaryData: keep it in one of them');
       keys.add(key);
+      if (value === null) continue;
       if (typeof value !== 'string') {
         const hint = field === 'data' ? ' (quote numbers and booleans, or write the nested value out as text, e.g. JSON)' : '';
         throw errors.invalid(at, `must be a string, got ${JSON.stringify(value)}${hint}`);
       }
-      if (field === 'binaryData' && !BASE64.test(value)) throw errors.invalid(at, 'must be base64 (e.g. the output of `base64 -w0 FILE`)');
+      if (field === 'binaryData' && !BASE64.test(value.replace(/[\r\n]/g, ''))) throw errors.invalid(at, 'must be base64 (e.g. the output of `base64 FILE`)');
     }
   }
 }
