@@ -280,7 +280,7 @@ export class PluginManager {
     try {
       rec.active = await activatePlugin(manifest, rec.dir, { ...(this.opts.pluginConfig[rec.id] ?? {}) }, this.host);
     } catch (e) {
-      this.fail(rec, toKernelError(e), false);
+      this.fail(rec, toKernelError(e), false, true);
       return;
     }
     this.setState(rec, 'active');
@@ -302,13 +302,17 @@ export class PluginManager {
     }
   }
 
-  private fail(rec: PluginRecord, error: KernelError, fatal: boolean): void {
+  /**
+   * Records and logs a failure. `ownFailure`: the plugin's own code failed
+   * (its activation threw), so the log carries the error and its stack; a
+   * bad manifest, ABI or dependency is its user's to fix, and the message
+   * and field say how.
+   */
+  private fail(rec: PluginRecord, error: KernelError, fatal: boolean, ownFailure = false): void {
     rec.state = 'failed';
     rec.error = error;
     rec.fatal = fatal;
-    // A bad manifest, ABI or dependency is the user's to fix and the message
-    // says how; only a plugin's own failure carries an error worth its stack.
-    const details = error.kind === 'Internal' ? { err: error } : { field: error.field };
+    const details = ownFailure ? { err: error } : { field: error.field };
     this.opts.logger.warn({ plugin: rec.id, dir: rec.dir, code: error.code, ...details }, `plugin ${rec.id} failed: ${error.message}`);
   }
 

@@ -32,12 +32,14 @@ afterEach(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The console output once both plugin failures are in (the log transport writes after the ready line at times). */
+/** The console output once both plugin failures are in (the log transport may write them after the ready line). */
 async function consoleOf(k: KernProcess): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (!(/plugin future-abi failed/.test(k.output()) && /plugin broken failed/.test(k.output())) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A while longer, so a line logged after them (a repeat) would be in too.
+  await new Promise((r) => setTimeout(r, 500));
   return k.output();
 }
 

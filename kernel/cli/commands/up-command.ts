@@ -67,7 +67,7 @@ export async function runUp(ctx: CliContext, o: UpOptions): Promise<number> {
 
   const env = ctx.globals.kernHome ? { ...ctx.io.env, KERN_HOME: ctx.globals.kernHome } : ctx.io.env;
   const config = loadConfig({ configFile: o.config, flags: upFlags(o, ctx.globals.kernHome), env });
-  const logger = createKernelLogger({ dataDir: config.dataDir, level: config.logLevel, console: true, ...(ctx.globals.debug ? { consoleStacks: true } : {}) });
+  const logger = createKernelLogger({ dataDir: config.dataDir, level: config.logLevel, console: true, consoleStacks: ctx.globals.debug || undefined });
 
   let kernel: Kernel | undefined;
   let stopping = false;
