@@ -57,7 +57,8 @@ describe('HTTP API', () => {
     });
 
     it('matches /healthz and /version in any case and with a trailing slash, without a token, and nothing longer', async () => {
-      for (const path of ['/healthz/', '/HEALTHZ', '/Version/']) expect((await client.get(path, { token: null })).status).toBe(200);
+      for (const path of ['/healthz/', '/HEALTHZ', '/Version/', '/readyz/', '/LIVEZ']) expect([path, (await client.get(path, { token: null })).status]).toEqual([path, 200]);
+      expect((await client.get('/readyz//', { token: null })).status).toBe(401);
       expect((await client.get('/healthzz', { token: null })).status).toBe(401);
       expect((await client.get('/healthz//', { token: null })).status).toBe(401);
     });

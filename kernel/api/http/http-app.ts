@@ -179,14 +179,14 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
 }
 
 /**
- * `/healthz` or `/version` for any spelling of them (case, a trailing slash);
- * other paths as they are. Both names are 8 characters long, which the length
- * test relies on: a public path of another length needs it changed.
+ * A public path (`/healthz`, `/readyz`, `/livez`, `/version`) for any
+ * spelling of it (case, one trailing slash); other paths as they are. None
+ * is longer than 8 characters, which the length test relies on.
  */
 function publicPath(path: string): string {
-  if (path.length !== 8 && path.length !== 9) return path;
+  if (path.length > 9) return path; // longer than '/healthz/': not a public path
   const p = path.toLowerCase();
-  return p.length === 9 && p.endsWith('/') ? p.slice(0, 8) : p;
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
 /** `/version` in Kubernetes' version-info shape, plus Kern's ABI. */
