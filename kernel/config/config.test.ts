@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './config';
 
@@ -41,5 +43,29 @@ describe('the HTTP API idle-poll setting', () => {
       expect(() => loadConfig({ env: { ...env, KERN_HTTP_IDLE_POLL_US: bad } })).toThrow(expect.objectContaining({ field: 'config.http.idlePollMicros' }));
     }
     expect(() => loadConfig({ env, flags: { http: { idlePollMicros: '5' as unknown as number } } })).toThrow(expect.objectContaining({ field: 'config.http.idlePollMicros' }));
+  });
+});
+
+describe('the config file', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'kern-config-file-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (yaml: string) => {
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, yaml);
+    return loadConfig({ env, configFile });
+  };
+
+  it('sets what it names', () => {
+    expect(load('logLevel: debug\nhttp: {port: 7777}\n')).toMatchObject({ logLevel: 'debug', http: expect.objectContaining({ port: 7777 }) });
+    expect(load('# nothing set\n').logLevel).toBe('info');
+  });
+
+  it.each([
+    ['a syntax error, with line and column', 'logLevel: debug\nlogLevel: info\n', /is not valid YAML: line 2, column 1: .*unique/],
+    ['two documents', 'logLevel: debug\n---\nlogLevel: info\n', /holds 2 YAML documents/],
+    ['nesting 5,000 levels deep', `http: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /is not valid YAML: line 1, column \d+: is indented or nested too deep/],
+  ])('refuses %s, naming the file', (_what, yaml, message) => {
+    expect(() => load(yaml)).toThrow(expect.objectContaining({ field: 'config', message: expect.stringMatching(message) }));
   });
 });

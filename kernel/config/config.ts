@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errors } from '@kern/sdk';
-import { parse as parseYaml } from 'yaml';
+import { YamlDocument, YamlInputError, parseYamlDocuments } from '../yaml-text';
 import { MAX_SOCKET_PATH_BYTES, fitsSocketPath } from './socket-path';
 
 /** Kernel configuration. Precedence: defaults < config file < environment < flags. */
@@ -144,13 +144,16 @@ function fromFile(file: string): ConfigOverrides {
   } catch (e) {
     throw errors.invalid('config', `cannot read ${file}: ${(e as Error).message}`);
   }
-  let parsed: unknown;
+  let docs: YamlDocument[];
   try {
-    parsed = parseYaml(text);
+    docs = parseYamlDocuments(text);
   } catch (e) {
-    throw errors.invalid('config', `${file} is not valid YAML: ${(e as Error).message}`);
+    if (!(e instanceof YamlInputError)) throw e;
+    throw errors.invalid('config', `${file} is not valid YAML: line ${e.line}, column ${e.col}: ${e.reason}`);
   }
-  if (parsed === null || parsed === undefined) return {};
+  if (docs.length > 1) throw errors.invalid('config', `${file} holds ${docs.length} YAML documents: keep the settings in one`);
+  const parsed = docs[0]?.value;
+  if (parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw errors.invalid('config', `${file} must be a mapping`);
   return parsed as ConfigOverrides;
 }
