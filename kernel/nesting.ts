@@ -45,3 +45,8 @@ function formatPath(segments: (string | number)[]): string {
   if (out === '') out = '(top level)';
   return segments.length > SHOWN_SEGMENTS ? `${out}…` : out;
 }
+
+/** What to say of input nested past the limit; `where` says where (`at spec.a…`, `line 3, column 7`). */
+export function tooDeepMessage(where: string): string {
+  return `nests deeper than ${MAX_NESTING} levels (${where}): objects and lists may nest at most ${MAX_NESTING} levels, so flatten that part`;
+}

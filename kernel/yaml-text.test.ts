@@ -42,6 +42,32 @@ describe('parseYamlDocuments', () => {
     expect(errorOf(text)).toMatchObject({ line, tooDeep: true, reason: expect.stringMatching(/too deep to read/) });
   });
 
+  it.each([
+    ['a quoted string of 1,100 brackets', `a: "${'['.repeat(1100)}"\n`],
+    ['JSON text in a block scalar', `data:\n  config.json: |\n    ${'{"a": ['.repeat(600)}1${']}'.repeat(600)}\n`],
+    ['unbalanced brackets in 1,100 block scalars', Array.from({ length: 1100 }, (_, i) => `---\nname: s${i}\nscript: |\n  if [ -z "$a" ; then\n`).join('')],
+    ['a flow mapping of 1,100 keys on one line', `a: {${Array.from({ length: 1100 }, (_, i) => `k${i}: ${i}`).join(', ')}}\n`],
+    ['a comment full of indicators', `a: 1 # ${'- : ? [ { '.repeat(300)}\n`],
+  ])('takes %s, which only looks deep', (_what, text) => {
+    expect(() => parseYamlDocuments(text)).not.toThrow();
+  });
+
+  it('refuses indicators separated by tabs before parsing them', () => {
+    expect(errorOf(`${'-\t'.repeat(50_000)}x\nb\n`)).toMatchObject({ line: 1, tooDeep: true });
+  });
+
+  it('finds a repeated key among 20,000 in linear time (yaml itself took 3.7 s for as many)', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}: ${i}`);
+    expect(parseYamlDocuments(keys.join('\n'))[0].value).toHaveProperty('k19999', 19999);
+    expect(errorOf(`${keys.join('\n')}\nk7: again\n`)).toMatchObject({ line: 20_001, col: 1, reason: 'Map keys must be unique' });
+  });
+
+  it('refuses a document that aliases multiply past four times the text', () => {
+    const big = 'x'.repeat(400_000);
+    const text = `a: &big "${big}"\nb: [${Array.from({ length: 20 }, () => '*big').join(', ')}]\n`;
+    expect(errorOf(text)).toMatchObject({ line: 1, reason: expect.stringMatching(/grows past \d+ characters through its aliases/) });
+  });
+
   it('refuses values nested past the limit through aliases', () => {
     const err = errorOf(`a: &d ${'['.repeat(60)}1${']'.repeat(60)}\nb: ${'['.repeat(50)}*d${']'.repeat(50)}\n`);
     expect(err).toMatchObject({ line: 1, tooDeep: true, reason: expect.stringMatching(/through its aliases \(at b\[0\]\[0\]/) });

@@ -1,11 +1,13 @@
-import { CST, Composer, LineCounter, Parser } from 'yaml';
+import { CST, Composer, Document, Lexer, LineCounter, Parser, isScalar, visit } from 'yaml';
 import { lineColumn } from './json-text';
 import { MAX_NESTING, tooDeepAt } from './nesting';
 
 /**
- * YAML text as users hand it in (request bodies, manifests): its documents
- * as plain JSON values, or one error saying where and why. Nesting is
- * bounded before yaml's recursive parts run (see MAX_NESTING).
+ * YAML text as users hand it in (request bodies, manifests, the config
+ * file): its documents as plain JSON values, or one error saying where and
+ * why. What could exhaust the stack or the memory is bounded before yaml's
+ * recursive or quadratic parts run: nesting (see MAX_NESTING), repeated keys,
+ * and growth through aliases.
  */
 
 /** YAML text Kern cannot take: a syntax error, nesting past the limit, or a value JSON cannot hold; `line` and `col` are 1-based. */
@@ -25,69 +27,90 @@ export interface YamlDocument { value: unknown; line: number }
  */
 const PARSER_BOUND = 1000;
 
+/** How many characters a document may grow to through its aliases: four times the text, and at least 1 MiB. */
+const expansionBudget = (text: string) => Math.max(1 << 20, 4 * text.length);
+
 /** The documents of `text` (empty ones skipped); throws YamlInputError for the first problem. */
 export function parseYamlDocuments(text: string, limit = MAX_NESTING): YamlDocument[] {
+  const far = beyondNestingBound(text, PARSER_BOUND);
+  if (far !== undefined) {
+    const { line, col } = lineColumn(text, far);
+    throw new YamlInputError(line, col, `is indented or nested too deep to read: objects and lists may nest at most ${limit} levels`, true);
+  }
   const lines = new LineCounter();
   const fail = (offset: number, reason: string, tooDeep = false): never => {
     const { line, col } = lines.linePos(offset);
     throw new YamlInputError(line, col, reason, tooDeep);
   };
-  const far = beyondNestingBound(text, PARSER_BOUND);
-  if (far !== undefined) {
-    const { line, col } = lineColumn(text, far); // before the parser has counted lines
-    throw new YamlInputError(line, col, `is indented or nested too deep to read: objects and lists may nest at most ${limit} levels`, true);
+  let docs: Document.Parsed[];
+  try {
+    const tokens = Array.from(new Parser(lines.addNewLine).parse(text));
+    const deep = cstDeeperThan(tokens, limit);
+    if (deep !== undefined) fail(deep, `nests deeper than ${limit} levels`, true);
+    // yaml's own check of repeated keys compares each key with every earlier one.
+    docs = Array.from(new Composer({ uniqueKeys: false }).compose(tokens));
+  } catch (e) {
+    // A backstop: the bounds above should keep yaml's recursion shallow.
+    if (e instanceof RangeError) throw new YamlInputError(1, 1, 'is nested too deep to read', true);
+    throw e;
   }
-  const tokens = Array.from(new Parser(lines.addNewLine).parse(text));
-  const deep = cstDeeperThan(tokens, limit);
-  if (deep !== undefined) fail(deep, `nests deeper than ${limit} levels`, true);
 
   const out: YamlDocument[] = [];
-  for (const doc of new Composer().compose(tokens)) {
+  for (const doc of docs) {
     const error = doc.errors[0];
     if (error) fail(error.pos[0], error.message.split('\n')[0]);
-    const start = doc.contents?.range?.[0] ?? doc.range[0];
+    if (doc.contents === null) continue; // nothing but comments, or `---` alone
+    const repeated = repeatedKeyAt(doc);
+    if (repeated !== undefined) fail(repeated, 'Map keys must be unique');
+    const start = doc.contents.range[0];
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
-      if (value === null || value === undefined) continue; // an empty document (`---` alone)
-      // Through JSON: values are JSON from here on, and an anchor that
-      // contains itself fails here rather than in the store.
-      value = JSON.parse(JSON.stringify(value));
     } catch (e) {
-      if (e instanceof RangeError) fail(start, `nests deeper than ${limit} levels through its aliases`, true);
-      fail(start, e instanceof TypeError && /circular/i.test(e.message) ? 'an anchor refers to itself (a cycle cannot be stored as JSON)' : (e as Error).message);
+      fail(start, (e as Error).message);
     }
-    const aliased = tooDeepAt(value, limit);
-    if (aliased !== undefined) fail(start, `nests deeper than ${limit} levels through its aliases (at ${aliased})`, true);
-    out.push({ value, line: lines.linePos(start).line });
+    if (value === null || value === undefined) continue; // `---` alone, or an explicit null
+    const grown = expansionProblem(value, limit, expansionBudget(text));
+    if (grown !== undefined) fail(start, grown, /levels/.test(grown));
+    // Through JSON: values are JSON from here on.
+    out.push({ value: JSON.parse(JSON.stringify(value)), line: lines.linePos(start).line });
   }
   return out;
 }
 
 /**
- * Where the text could first nest deeper than `bound`, by a cheap count
- * that never undercounts: each column of indentation can open two levels
- * (a mapping and a sequence under it), each `- `, `? `, `: `, `[` and `{`
- * on the line one more, and flow brackets stay open across lines.
+ * Where the text could first nest deeper than `bound`, by a count over
+ * yaml's lexer tokens (the lexer keeps no stack) that never undercounts:
+ * each column of indentation can open two levels (a mapping and a sequence
+ * under it), each `-`, `?` and `:` indicator outside brackets one more, and
+ * each open bracket one more, also across lines.
  */
 function beyondNestingBound(text: string, bound: number): number | undefined {
+  let offset = 0;
   let flow = 0;
-  let i = 0;
-  while (i < text.length) {
-    let indent = 0;
-    while (text.charCodeAt(i) === 32) { indent++; i++; }
-    let depth = 2 * (indent + 1) + flow;
-    for (; i < text.length && text.charCodeAt(i) !== 10; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 91 || c === 123) { flow++; depth++; } // [ {
-      else if (c === 93 || c === 125) { if (flow > 0) flow--; } // ] }
-      else if ((c === 45 || c === 63 || c === 58) && (i + 1 === text.length || text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) depth++; // - ? :
-      if (depth > bound) return i;
+  let indent = 0;
+  let indicators = 0;
+  let lineStart = true;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    switch (type) {
+      case 'newline': lineStart = true; indent = 0; indicators = 0; break;
+      case 'space': if (lineStart) indent = token.length; break;
+      case 'doc-start': case 'doc-end': flow = 0; break;
+      case 'flow-map-start': case 'flow-seq-start': flow++; break;
+      case 'flow-map-end': case 'flow-seq-end': if (flow > 0) flow--; break;
+      case 'seq-item-ind': case 'explicit-key-ind': case 'map-value-ind': if (flow === 0) indicators++; break;
+      default: break;
     }
-    i++;
+    if (type !== 'newline' && type !== 'space') lineStart = false;
+    if (2 * (indent + 1) + indicators + flow > bound) return offset;
+    if (!LEXER_MARKS.has(token)) offset += token.length;
   }
   return undefined;
 }
+
+/** Tokens the lexer adds that are not in the text: document mode, a plain scalar follows, the end of a bad flow collection. */
+const LEXER_MARKS = new Set(['\u0002', '\u001f', '\u0018']);
 
 /** The offset of the first collection below level `limit` in yaml's parse tree (a walk with its own stack, in text order). */
 function cstDeeperThan(tokens: CST.Token[], limit: number): number | undefined {
@@ -113,4 +136,50 @@ function cstDeeperThan(tokens: CST.Token[], limit: number): number | undefined {
     }
   }
   return undefined;
+}
+
+/** Where a mapping first repeats a scalar key (a set per mapping: linear in the keys). */
+function repeatedKeyAt(doc: Document.Parsed): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          at = key.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        seen.add(key.value);
+      }
+      return undefined;
+    },
+  });
+  return at;
+}
+
+/**
+ * What is wrong with a document's value once aliases are expanded: an
+ * anchor inside itself, nesting past `limit`, or more than `budget`
+ * characters in all (a few aliases of a large value multiply it).
+ */
+function expansionProblem(value: unknown, limit: number, budget: number): string | undefined {
+  let size = 0;
+  const ancestors = new Set<object>();
+  const walk = (v: unknown, depth: number): string | undefined => {
+    size += typeof v === 'string' ? v.length : 4;
+    if (size > budget) return `grows past ${budget} characters through its aliases`;
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (ancestors.has(v)) return 'an anchor refers to itself (a cycle cannot be stored as JSON)';
+    if (depth > limit) return `nests deeper than ${limit} levels through its aliases (at ${tooDeepAt(value, limit)})`;
+    ancestors.add(v);
+    for (const key of Object.keys(v)) {
+      size += key.length;
+      const problem = walk((v as Record<string, unknown>)[key], depth + 1);
+      if (problem) return problem;
+    }
+    ancestors.delete(v);
+    return undefined;
+  };
+  return walk(value, 1);
 }

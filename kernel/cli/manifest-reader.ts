@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KernObject, KernelError } from '@kern/sdk';
 import { JsonSyntaxError, JsonValueAt, lineColumn, parseJsonStream } from '../json-text';
-import { MAX_NESTING, tooDeepAt } from '../nesting';
+import { tooDeepAt, tooDeepMessage } from '../nesting';
 import { YamlDocument, YamlInputError, parseYamlDocuments } from '../yaml-text';
 import { CLI_ERROR_CODES } from './cli-error';
 
@@ -64,7 +64,7 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     if (values) {
       for (const { value, line } of values) {
         const deep = tooDeepAt(value);
-        if (deep !== undefined) throw manifestError(`${file}:${line}: nests deeper than ${MAX_NESTING} levels (at ${deep}): flatten that part`);
+        if (deep !== undefined) throw manifestError(`${file}:${line}: ${tooDeepMessage(`at ${deep}`)}`);
         expand(value, `${file}:${line}`, out);
       }
       return out;

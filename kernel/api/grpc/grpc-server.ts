@@ -1,7 +1,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { LOCAL_CHANNEL_OPTIONS, SyscallWatch, Syscalls, WatchArgs, WatchEvent, errors, watchObjectJson } from '@kern/sdk';
-import { MAX_NESTING, tooDeepAt } from '../../nesting';
+import { tooDeepAt, tooDeepMessage } from '../../nesting';
 import { ApiContext } from '../api-context';
 import { versionInfo } from '../http/http-app';
 import { toWireError } from '../http/status';
@@ -240,6 +240,6 @@ function parseArgs(json: string): unknown {
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) throw errors.invalid('args_json', 'must be a JSON object');
   const deep = tooDeepAt(args);
-  if (deep !== undefined) throw errors.invalid('args_json', `nests deeper than ${MAX_NESTING} levels (at ${deep}): send objects and lists at most ${MAX_NESTING} levels deep`);
+  if (deep !== undefined) throw errors.invalid('args_json', tooDeepMessage(`at ${deep}`));
   return args;
 }

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { jsonSyntaxError, lineColumn } from '../../json-text';
-import { MAX_NESTING, tooDeepAt } from '../../nesting';
+import { tooDeepAt, tooDeepMessage } from '../../nesting';
 import { YamlInputError, parseYamlDocuments } from '../../yaml-text';
 import { badRequest, httpError } from './status';
 
@@ -88,7 +88,7 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
 }
 
 function tooDeep(where: string) {
-  return badRequest(`the body nests deeper than ${MAX_NESTING} levels (${where}): Kern takes objects and lists at most ${MAX_NESTING} levels deep, so flatten that part`, { code: 'KERN_ERR_API_BODY_TOO_DEEP', field: 'body' });
+  return badRequest(`the body ${tooDeepMessage(where)}`, { code: 'KERN_ERR_API_BODY_TOO_DEEP', field: 'body' });
 }
 
 function parseJson(text: string): unknown {

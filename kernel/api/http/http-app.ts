@@ -62,7 +62,7 @@ export function createHttpApp(api: ApiContext, options: HttpAppOptions = {}): Ko
     }
   });
 
-  // The two public paths, matched here rather than by a router, which every
+  // The public paths, matched here rather than by a router, which every
   // request (the resource API included) would pass through first. Matched as
   // the router did: any case, one trailing slash allowed.
   app.use((c, next) => {
