@@ -115,6 +115,7 @@ export class Kernel {
     const storePlugin = this.plugins.list().find((p) => p.provides.some((x) => x.kind === 'store' && x.name === config.store));
     if (!storePlugin) throw errors.invalid('config.store', `no plugin provides the store driver "${config.store}"`);
     await this.plugins.activate([storePlugin.id]);
+    this.plugins.pin(storePlugin.id, `provides the state store ("${config.store}") the kernel runs on`);
     const store = this.drivers.get<StoreDriver>('store', config.store);
     this.root.registerInstance(StoreDriver as symbol, store);
     this.state = new StateService(store, this.kinds);

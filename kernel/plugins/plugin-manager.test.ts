@@ -261,6 +261,17 @@ describe('PluginManager', () => {
   });
 
   describe('hot load and unload', () => {
+    it('refuses to unload a pinned plugin, saying why, and keeps it active', async () => {
+      const { manager } = setup();
+      await manager.discover(fixtures('alpha'));
+      await manager.activate();
+      manager.pin('alpha', 'provides the state store ("sqlite") the kernel runs on');
+      const refused = await rejection(manager.unload('alpha'));
+      expect(refused).toMatchObject({ kind: 'FailedPrecondition', code: 'KERN_ERR_PLUGIN_PINNED' });
+      expect(refused.message).toBe('plugin alpha provides the state store ("sqlite") the kernel runs on, so it stays loaded while the kernel runs: stop the kernel to remove it');
+      expect(state(manager, 'alpha')).toBe('active');
+    });
+
     it('loads and unloads a plugin while others run', async () => {
       const { manager, drivers } = setup();
       await manager.discover(fixtures('alpha', 'beta'));

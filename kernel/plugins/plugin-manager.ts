@@ -75,6 +75,8 @@ export class PluginManager {
   private readonly plugins = new Map<string, PluginRecord>();
   /** Packages refused before they had a usable id: bad manifests, duplicates. By dir. */
   private readonly rejected = new Map<string, PluginRecord>();
+  /** Plugins that unload refuses, with why (see pin). */
+  private readonly pinned = new Map<string, string>();
   /** Ids in the order they became active; deactivation walks it backwards. */
   private readonly activationOrder: string[] = [];
   private readonly disabled: Set<string>;
@@ -187,14 +189,26 @@ export class PluginManager {
   }
 
   /**
+   * Keeps a plugin loaded while the kernel runs: unload refuses it, saying
+   * `why` (e.g. it provides the state store the kernel runs on).
+   */
+  pin(id: string, why: string): void {
+    this.pinned.set(id, why);
+  }
+
+  /**
    * Deactivates (if active) and forgets a plugin. Refused with
-   * FailedPrecondition naming the active plugins that require it; NotFound
-   * for an unknown id. Deactivation errors are logged, not thrown: the
-   * plugin is gone either way.
+   * FailedPrecondition for a pinned plugin and naming the active plugins
+   * that require it; NotFound for an unknown id. Deactivation errors are
+   * logged, not thrown: the plugin is gone either way.
    */
   unload(id: string): Promise<void> {
     return this.serial(async () => {
       const rec = this.plugins.get(id);
+      const pinned = this.pinned.get(id);
+      if (rec && pinned) {
+        throw new KernelError('FailedPrecondition', `plugin ${id} ${pinned}, so it stays loaded while the kernel runs: stop the kernel to remove it`, { code: 'KERN_ERR_PLUGIN_PINNED' });
+      }
       if (!rec) {
         const bad = [...this.rejected.entries()].filter(([, r]) => r.id === id);
         if (bad.length === 0) throw new KernelError('NotFound', `plugin ${id} not found`, { code: 'KERN_ERR_PLUGIN_NOT_FOUND' });

@@ -274,6 +274,13 @@ describe('kern CLI end to end', () => {
     expect(r.stdout).toMatch(new RegExp(`^store-sqlite\\s+${storeVersion.replace(/\./g, '\\.')}\\s+active\\s+store/sqlite\\s+`, 'm'));
   });
 
+  it('refuses to unload the state store plugin while the kernel runs on it', async () => {
+    const r = await api(kernel.api, 'DELETE', '/v1/plugins/store-sqlite');
+    expect(r.status).toBe(412);
+    expect(r.body.message).toMatch(/provides the state store \("sqlite"\) the kernel runs on/);
+    expect((await kern(['get', 'pods', '-A'])).code).toBe(0);
+  });
+
   it('version prints client and server versions', async () => {
     const r = await kern(['version']);
     expect(r.code).toBe(0);
