@@ -31,7 +31,10 @@ export class KindRegistry {
 
   /** The kind named by any alias; Invalid (naming `field`) when unknown. */
   resolve(name: string, field = 'kind'): KindInfo {
-    const info = typeof name === 'string' ? this.byAlias.get(name.toLowerCase()) : undefined;
+    if (typeof name !== 'string' || name === '') {
+      throw errors.invalid(field, `is required: a kind's name as a string, e.g. "Pod" (known: ${[...this.byKind.keys()].sort().join(', ')})`);
+    }
+    const info = this.byAlias.get(name.toLowerCase());
     if (!info) {
       throw errors.invalid(field, `unknown kind "${name}" (known: ${[...this.byKind.keys()].sort().join(', ')})`);
     }

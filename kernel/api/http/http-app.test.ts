@@ -404,14 +404,17 @@ describe('HTTP API', () => {
     });
 
     it.each([
-      ['an unknown syscall', 'nope.nothing', {}, 404, 'NotFound'],
-      ['a reserved syscall', 'net.attach', {}, 501, 'MethodNotAllowed'],
-      ['bad arguments', 'state.get', { kind: 'widget', name: 'x' }, 422, 'Invalid'],
-      ['a list as arguments', 'state.get', [1], 400, 'BadRequest'],
-    ])('answers %s with a Status', async (_what, name, args, code, reason) => {
+      ['an unknown syscall', 'nope.nothing', {}, 404, 'NotFound', /nope\.nothing/],
+      ['a reserved syscall', 'net.attach', {}, 501, 'MethodNotAllowed', /reserved/],
+      ['bad arguments', 'state.get', { kind: 'widget', name: 'x' }, 422, 'Invalid', /unknown kind "widget"/],
+      ['a list as arguments', 'state.get', [1], 400, 'BadRequest', /must be an object/],
+      ['no kind', 'state.list', {}, 422, 'Invalid', /^kind: is required/],
+      ['a kind that is no string', 'state.list', { kind: 5 }, 422, 'Invalid', /^kind: is required/],
+    ])('answers %s with a Status', async (_what, name, args, code, reason, message) => {
       const res = await client.post(`/v1/syscalls/${name}`, args);
       expect(res.status).toBe(code);
       expect(res.json).toEqual(expect.objectContaining({ kind: 'Status', code, reason }));
+      expect(res.json.message).toMatch(message);
     });
 
     it('applies the principal\'s allowed syscalls', async () => {

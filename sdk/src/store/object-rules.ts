@@ -122,6 +122,13 @@ export function prepareUpdate<T extends KernObject>(current: T, incoming: T, rev
       else md[k] = inMd[k];
     };
     take('labels'); take('annotations'); take('finalizers'); take('ownerReferences');
+    if (current.metadata.deletionTimestamp) {
+      // Finalizers may only be removed once deletion started: a new one could hold the object forever.
+      const added = (md.finalizers ?? []).find((f) => !(current.metadata.finalizers ?? []).includes(f));
+      if (added !== undefined) {
+        throw errors.forbidden(`${describeKey(keyOf(current))} is being deleted, so no finalizer can be added (got "${added}"): only remove finalizers now`, { field: 'metadata.finalizers' });
+      }
+    }
     // Everything beside metadata and status is desired state (spec, or data
     // for ConfigMap-like kinds): take it whole from the incoming object.
     const bodyKeys = (o: object) => Object.keys(o).filter((k) => !FIXED_KEYS.has(k));

@@ -514,6 +514,10 @@ export function describeStoreConformance(
         const again = await store.delete(keyOfTest(created));
         expect(again.metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
 
+        // No new finalizer once deletion started (Kubernetes refuses it too), even in exchange for one removed.
+        expect(await failureOf(store.update({ ...marked, metadata: { ...marked.metadata, finalizers: ['kern.dev/two', 'kern.dev/late'] } }))).toBe('Forbidden');
+        expect((await store.get(keyOfTest(created))).metadata.finalizers).toEqual(['kern.dev/one', 'kern.dev/two']);
+
         const one = await store.update({ ...marked, metadata: { ...marked.metadata, finalizers: ['kern.dev/two'] } });
         expect(one.metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
         expect((await store.get(keyOfTest(created))).metadata.finalizers).toEqual(['kern.dev/two']);
