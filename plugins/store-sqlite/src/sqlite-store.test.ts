@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { KernObject, StoreWatchEvent, errors, isKernelError, silentLogger } from '@kern/sdk';
+import { KernObject, StoreWatchEvent, errors, isKernelError, parseLabelSelector, silentLogger } from '@kern/sdk';
 import type { DriverRegistry, PluginContext } from '@kern/sdk';
 import { describeStoreConformance } from '@kern/sdk/testing';
 import plugin from './index';
@@ -105,6 +105,32 @@ describe('SqliteStore', () => {
     expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED']);
     const c = await second.create(widget('c'));
     expect(Number(c.metadata.resourceVersion)).toBe(Number(b.metadata.resourceVersion) + 1);
+  });
+
+  it('opens a schema 1 file (history without previous labels), which replays as before and records them from then on', async () => {
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, namespace, name));
+      CREATE TABLE events (revision INTEGER PRIMARY KEY, type TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('compacted', 0);
+      PRAGMA user_version = 1;`);
+    const v1 = { ...widget('old'), metadata: { name: 'old', namespace: 'default', uid: 'u-1', labels: { app: 'x' }, resourceVersion: '1', generation: 1, creationTimestamp: '2026-01-01T00:00:00.000Z' } };
+    const v2 = { ...v1, metadata: { ...v1.metadata, labels: { app: 'y' }, resourceVersion: '2' } };
+    db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?)').run('Widget', 'default', 'old', 2, JSON.stringify(v2));
+    db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)').run(1, 'ADDED', 'Widget', 'default', 'old', JSON.stringify(v1));
+    db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)').run(2, 'MODIFIED', 'Widget', 'default', 'old', JSON.stringify(v2));
+    db.close();
+
+    const store = openStore();
+    expect(await store.get(key('old'))).toEqual(v2);
+    await store.update({ ...v2, metadata: { ...v2.metadata, labels: { app: 'x' } } });
+    const events: StoreWatchEvent[] = [];
+    store.watch({ fromRevision: 1, labelSelector: parseLabelSelector('app=x') }, (e) => events.push(e));
+    await until('the replay', () => events.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    // Revision 2 left the selection, but schema 1 did not record that: it is skipped, as it was.
+    expect(events.map((e) => `${e.type} ${e.revision}`)).toEqual(['ADDED 3']);
   });
 
   it('refuses a file written by a newer schema with FailedPrecondition', async () => {

@@ -247,7 +247,7 @@ export class SqliteStore implements StoreDriver {
       return { object, event: this.record(revision, 'DELETED', object, data) };
     }
     this.changing(this.sql.updateObject.run(revision, data, key.kind, key.namespace ?? '', key.name));
-    return { object, event: this.record(revision, 'MODIFIED', object, data) };
+    return { object, event: this.record(revision, 'MODIFIED', object, data, JSON.stringify(current.metadata.labels ?? {})) };
   }
 
   private deleteInTx(key: ObjectKey, options: StoreDeleteOptions): WriteResult {
@@ -279,10 +279,10 @@ export class SqliteStore implements StoreDriver {
   }
 
   /** Writes the history row, which also makes `revision` the store's revision; returns the event to fan out. */
-  private record(revision: number, type: WatchEventType, object: KernObject, data: string): HistoryEvent {
+  private record(revision: number, type: WatchEventType, object: KernObject, data: string, previousLabels: string | null = null): HistoryEvent {
     const namespace = object.metadata.namespace ?? '';
-    this.changing(this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data));
-    return { revision, type, kind: object.kind, namespace, data, object };
+    this.changing(this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data, previousLabels));
+    return { revision, type, kind: object.kind, namespace, data, previousLabels, object };
   }
 
   /**

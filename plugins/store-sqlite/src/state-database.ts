@@ -4,12 +4,14 @@ import Database from 'better-sqlite3';
 import { errors, isKernelError } from '@kern/sdk';
 
 /** Schema version this code writes (kept in `PRAGMA user_version`). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * - `objects`: the current state, one row per object, keyed like the API.
  * - `events`: the change history (one row per revision) that watches replay;
- *   compaction deletes its oldest rows.
+ *   compaction deletes its oldest rows. `prev_labels`: for an update, the
+ *   object's labels before it (JSON), so a label-selected watch sees the
+ *   object enter or leave the selection, replayed as live.
  *   The newest row is the store's revision; compaction never deletes it.
  * - `meta`: `compacted` (history at and below it is gone).
  */
@@ -23,12 +25,13 @@ CREATE TABLE IF NOT EXISTS objects (
   PRIMARY KEY (kind, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS events (
-  revision  INTEGER PRIMARY KEY,
-  type      TEXT    NOT NULL,
-  kind      TEXT    NOT NULL,
-  namespace TEXT    NOT NULL,
-  name      TEXT    NOT NULL,
-  data      TEXT    NOT NULL
+  revision    INTEGER PRIMARY KEY,
+  type        TEXT    NOT NULL,
+  kind        TEXT    NOT NULL,
+  namespace   TEXT    NOT NULL,
+  name        TEXT    NOT NULL,
+  data        TEXT    NOT NULL,
+  prev_labels TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT    PRIMARY KEY,
@@ -71,6 +74,9 @@ export function openStateDatabase(file: string, options: StateDatabaseOptions): 
     }
     db.transaction(() => {
       db.exec(SCHEMA);
+      // Schema 1 had no prev_labels: its history replays as before (labels unknown).
+      const columns = db.prepare('PRAGMA table_info(events)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'prev_labels')) db.exec('ALTER TABLE events ADD COLUMN prev_labels TEXT');
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   } catch (err) {

@@ -13,6 +13,8 @@ export interface EventRow {
   kind: string;
   namespace: string;
   data: string;
+  /** For an update: the labels before it, as JSON; null otherwise. */
+  previousLabels: string | null;
 }
 
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
@@ -47,7 +49,7 @@ export interface Statements {
   listNamespace: Statement<{ kind: string; ns: string }, ObjectRow>;
   listNamespaceAfter: Statement<ListAfter, ObjectRow>;
 
-  insertEvent: Statement<[number, WatchEventType, string, string, string, string]>;
+  insertEvent: Statement<[number, WatchEventType, string, string, string, string, string | null]>;
   /** History in (after, upTo], in revision order, narrowed by kind and/or namespace. */
   eventsAll: Statement<Range, EventRow>;
   eventsOfKind: Statement<Range & { kind: string }, EventRow>;
@@ -62,7 +64,7 @@ export function prepareStatements(db: Database.Database): Statements {
     read: db.prepare<[], number>(`SELECT value FROM meta WHERE key = '${key}'`).pluck(),
     write: db.prepare<[number]>(`UPDATE meta SET value = ? WHERE key = '${key}'`),
   });
-  const events = 'SELECT revision, type, kind, namespace, data FROM events WHERE revision > @after AND revision <= @upTo';
+  const events = 'SELECT revision, type, kind, namespace, data, prev_labels AS previousLabels FROM events WHERE revision > @after AND revision <= @upTo';
   const objects = 'SELECT namespace, name, data FROM objects WHERE kind = @kind';
   return {
     revision: db.prepare<[], number>('SELECT coalesce(max(revision), 0) FROM events').pluck(),
@@ -79,7 +81,7 @@ export function prepareStatements(db: Database.Database): Statements {
     listNamespace: db.prepare(`${objects} AND namespace = @ns ORDER BY name`),
     listNamespaceAfter: db.prepare(`${objects} AND namespace = @ns AND name > @name ORDER BY name`),
 
-    insertEvent: db.prepare('INSERT INTO events (revision, type, kind, namespace, name, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertEvent: db.prepare('INSERT INTO events (revision, type, kind, namespace, name, data, prev_labels) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     eventsAll: db.prepare(`${events} ORDER BY revision`),
     eventsOfKind: db.prepare(`${events} AND kind = @kind ORDER BY revision`),
     eventsOfNamespace: db.prepare(`${events} AND namespace = @ns ORDER BY revision`),

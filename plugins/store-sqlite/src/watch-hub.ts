@@ -23,6 +23,12 @@ export interface HistoryEvent {
   /** The written object when this process wrote it (saves a parse for label matching); the writer owns it. */
   object?: KernObject;
   /**
+   * For an update: the object's labels before it (JSON), so a
+   * label-selected watch sees the object enter (ADDED) or leave (DELETED);
+   * null otherwise, and for history written before the store kept them.
+   */
+  previousLabels: string | null;
+  /**
    * One object for `data` that every watcher of this event receives (see
    * sharedObject): watch objects are read-only (see StoreWatchEvent), so a
    * pod event is made once instead of once per in-process informer.
@@ -194,10 +200,17 @@ export class WatchHub {
     w.cursor = e.revision;
     if (w.kind !== undefined && w.kind !== e.kind) return;
     if (w.namespace !== undefined && w.namespace !== e.namespace) return;
-    if (w.selector && !matchesLabels(w.selector, (e.object ?? sharedObject(e)).metadata.labels)) return;
+    let type = e.type;
+    if (w.selector) {
+      const matches = matchesLabels(w.selector, (e.object ?? sharedObject(e)).metadata.labels);
+      const matched = e.previousLabels ? matchesLabels(w.selector, JSON.parse(e.previousLabels) as Record<string, string>) : matches;
+      if (!matches && !matched) return;
+      // As Kubernetes: an update that moves the object into the selection is its ADDED, out of it its DELETED.
+      if (matches !== matched) type = matches ? 'ADDED' : 'DELETED';
+    }
     const object = sharedObject(e);
     try {
-      w.onEvent({ type: e.type, object, revision: e.revision });
+      w.onEvent({ type, object, revision: e.revision });
     } catch (err) {
       this.fail(w, err instanceof Error ? err : errors.internal(`watch callback threw ${String(err)}`));
     }

@@ -630,8 +630,10 @@ export function describeStoreConformance(
         ['kind', { kind: 'Gadget' }, ['ADDED g-a', 'ADDED g-b', 'DELETED g-a', 'DELETED g-b']],
         ['namespace', { namespace: 'a' }, ['ADDED w-a', 'ADDED g-a', 'MODIFIED w-a', 'DELETED g-a']],
         ['kind and namespace', { kind: 'Widget', namespace: 'b' }, ['ADDED w-b']],
-        // The MODIFIED of w-a adds canary=yes, so this watch does not see it.
-        ['label selector', { labelSelector: parseLabelSelector('tier in (web),!canary') }, ['ADDED w-a', 'ADDED g-b', 'DELETED g-b']],
+        // The MODIFIED of w-a adds canary=yes: for a watch selecting on it,
+        // w-a leaves (DELETED) or enters (ADDED) there, as in Kubernetes.
+        ['label selector', { labelSelector: parseLabelSelector('tier in (web),!canary') }, ['ADDED w-a', 'ADDED g-b', 'DELETED w-a', 'DELETED g-b']],
+        ['label selector the update enters', { labelSelector: parseLabelSelector('canary=yes') }, ['ADDED w-a']],
         ['label selector and kind', { kind: 'Widget', labelSelector: parseLabelSelector('tier=web') }, ['ADDED w-a', 'MODIFIED w-a']],
       ])('filters by %s, live and replayed', async (_, filter, expected) => {
         const before = rv(await store.create(testObject('Other', 'first')));
