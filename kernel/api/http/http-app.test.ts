@@ -202,6 +202,13 @@ describe('HTTP API', () => {
       expect([...page1.json.items, ...page2.json.items].map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['a', 'b', 'c', 'd']);
       const byName = await client.get(`${PODS}?fieldSelector=metadata.name%3Db`);
       expect(byName.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['b']);
+      // With a limit, a field selector still fills its page, and the token goes on after it.
+      const firstD = await client.get(`${PODS}?limit=1&fieldSelector=metadata.name%3Dd`);
+      expect(firstD.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['d']);
+      const notB = await client.get(`${PODS}?limit=2&fieldSelector=metadata.name!%3Db`);
+      expect(notB.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['a', 'c']);
+      const rest = await client.get(`${PODS}?limit=2&fieldSelector=metadata.name!%3Db&continue=${encodeURIComponent(notB.json.metadata.continue)}`);
+      expect(rest.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['d']);
     });
 
     it.each([

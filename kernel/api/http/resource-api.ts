@@ -195,14 +195,25 @@ function fieldFilter(c: Koa.Context): FieldFilter | undefined {
 async function listCollection(c: Koa.Context, scope: RequestScope, info: KindInfo, route: ResourcePath): Promise<void> {
   const filter = fieldFilter(c);
   const limit = positiveInt(c, 'limit');
-  const list = await scope.api.syscalls.dispatch('state.list', {
+  const page = (size: number | undefined, token: string | undefined) => scope.api.syscalls.dispatch('state.list', {
     kind: info.kind,
     namespace: route.namespace,
     labelSelector: query(c, 'labelSelector'),
-    limit: limit || undefined,
-    continue: query(c, 'continue') || undefined,
-  }, scope.caller) as ObjectList;
-  if (filter) list.items = list.items.filter(filter);
+    limit: size || undefined,
+    continue: token,
+  }, scope.caller) as Promise<ObjectList>;
+  const list = await page(limit, query(c, 'continue') || undefined);
+  if (filter) {
+    list.items = list.items.filter(filter);
+    // The store pages before the field selector filters: fill the page from
+    // the next ones, each as large as what is missing, so no page holds
+    // more matches than fit and its continue token stays exact.
+    while (limit && list.items.length < limit && list.metadata.continue) {
+      const next = await page(limit - list.items.length, list.metadata.continue);
+      list.items.push(...next.items.filter(filter));
+      list.metadata.continue = next.metadata.continue;
+    }
+  }
   sendJson(c, 200, list);
 }
 
