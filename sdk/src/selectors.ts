@@ -1,4 +1,5 @@
 import { errors } from './errors';
+import type { WatchEventType } from './store/store-driver';
 
 /** One parsed requirement of a label selector. */
 export type LabelRequirement =
@@ -75,6 +76,31 @@ export function matchesLabels(selector: LabelSelector, labels: Record<string, st
     }
   }
   return true;
+}
+
+/**
+ * The event a watch selecting on labels gets for a change, or undefined
+ * for none. As in Kubernetes, an update that moves the object into the
+ * selection is its ADDED and one that moves it out its DELETED, and a delete
+ * is seen when the object matched before or after its last change.
+ * `previousLabels`: the labels before the change, undefined when unknown or
+ * unchanged (then `labels` alone decide).
+ */
+export function selectedEventType(
+  selector: LabelSelector, type: WatchEventType, labels: Record<string, string> | undefined, previousLabels?: Record<string, string>,
+): WatchEventType | undefined {
+  const matches = matchesLabels(selector, labels);
+  const matched = previousLabels === undefined ? matches : matchesLabels(selector, previousLabels);
+  if (!matches && !matched) return undefined;
+  if (type !== 'MODIFIED' || matches === matched) return type;
+  return matches ? 'ADDED' : 'DELETED';
+}
+
+/** True when two label maps hold the same pairs. */
+export function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a![k] === b![k]);
 }
 
 /** The structured form used in manifests (`matchLabels` + `matchExpressions`). */

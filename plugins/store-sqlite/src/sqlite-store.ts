@@ -21,6 +21,7 @@ import {
   prepareCreate,
   prepareDelete,
   prepareUpdate,
+  sameLabels,
   storedForm,
 } from '@kern/sdk';
 import { decodeContinue, encodeContinue } from './continue-token';
@@ -242,12 +243,14 @@ export class SqliteStore implements StoreDriver {
     const revision = this.nextRevision();
     const outcome = prepareUpdate(current, incoming, revision, options);
     const { data, object } = storedForm(outcome.object);
+    // Only a change of labels can move the object in or out of a watch's selection.
+    const previous = sameLabels(current.metadata.labels, object.metadata.labels) ? undefined : current.metadata.labels ?? {};
     if (outcome.action === 'delete') {
       this.changing(this.sql.deleteObject.run(key.kind, key.namespace ?? '', key.name));
-      return { object, event: this.record(revision, 'DELETED', object, data) };
+      return { object, event: this.record(revision, 'DELETED', object, data, previous) };
     }
     this.changing(this.sql.updateObject.run(revision, data, key.kind, key.namespace ?? '', key.name));
-    return { object, event: this.record(revision, 'MODIFIED', object, data, JSON.stringify(current.metadata.labels ?? {})) };
+    return { object, event: this.record(revision, 'MODIFIED', object, data, previous) };
   }
 
   private deleteInTx(key: ObjectKey, options: StoreDeleteOptions): WriteResult {
@@ -279,10 +282,11 @@ export class SqliteStore implements StoreDriver {
   }
 
   /** Writes the history row, which also makes `revision` the store's revision; returns the event to fan out. */
-  private record(revision: number, type: WatchEventType, object: KernObject, data: string, previousLabels: string | null = null): HistoryEvent {
+  private record(revision: number, type: WatchEventType, object: KernObject, data: string, previous?: Record<string, string>): HistoryEvent {
     const namespace = object.metadata.namespace ?? '';
+    const previousLabels = previous ? JSON.stringify(previous) : null;
     this.changing(this.sql.insertEvent.run(revision, type, object.kind, namespace, object.metadata.name, data, previousLabels));
-    return { revision, type, kind: object.kind, namespace, data, previousLabels, object };
+    return { revision, type, kind: object.kind, namespace, data, previousLabels, previous, object };
   }
 
   /**

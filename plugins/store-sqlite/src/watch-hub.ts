@@ -6,7 +6,7 @@ import {
   StoreWatchOptions,
   WatchEventType,
   errors,
-  matchesLabels,
+  selectedEventType,
   copyAsJson,
   shareWatchObject,
 } from '@kern/sdk';
@@ -23,11 +23,14 @@ export interface HistoryEvent {
   /** The written object when this process wrote it (saves a parse for label matching); the writer owns it. */
   object?: KernObject;
   /**
-   * For an update: the object's labels before it (JSON), so a
-   * label-selected watch sees the object enter (ADDED) or leave (DELETED);
-   * null otherwise, and for history written before the store kept them.
+   * For an update that changed the labels: those before it (JSON), so a
+   * label-selected watch sees the object enter or leave its selection (see
+   * selectedEventType); null otherwise, and for history written before the
+   * store kept them.
    */
   previousLabels: string | null;
+  /** `previousLabels` parsed: set by the writer, or on first use (once per event, not per watcher). */
+  previous?: Record<string, string>;
   /**
    * One object for `data` that every watcher of this event receives (see
    * sharedObject): watch objects are read-only (see StoreWatchEvent), so a
@@ -200,13 +203,11 @@ export class WatchHub {
     w.cursor = e.revision;
     if (w.kind !== undefined && w.kind !== e.kind) return;
     if (w.namespace !== undefined && w.namespace !== e.namespace) return;
-    let type = e.type;
+    let type: WatchEventType | undefined = e.type;
     if (w.selector) {
-      const matches = matchesLabels(w.selector, (e.object ?? sharedObject(e)).metadata.labels);
-      const matched = e.previousLabels ? matchesLabels(w.selector, JSON.parse(e.previousLabels) as Record<string, string>) : matches;
-      if (!matches && !matched) return;
-      // As Kubernetes: an update that moves the object into the selection is its ADDED, out of it its DELETED.
-      if (matches !== matched) type = matches ? 'ADDED' : 'DELETED';
+      if (e.previousLabels !== null) e.previous ??= JSON.parse(e.previousLabels) as Record<string, string>;
+      type = selectedEventType(w.selector, e.type, (e.object ?? sharedObject(e)).metadata.labels, e.previous);
+      if (type === undefined) return;
     }
     const object = sharedObject(e);
     try {

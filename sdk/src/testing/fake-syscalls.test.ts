@@ -34,6 +34,18 @@ describe('FakeSyscalls', () => {
     expect(seen).toEqual(['ADDED a@2', 'MODIFIED a@3', 'DELETED b@4']);
   });
 
+  it('sends a label-selected watch an object entering as ADDED and leaving as DELETED, as the real store does', async () => {
+    const fake = new FakeSyscalls();
+    const { seen } = recordWatch(fake, { kind: 'ConfigMap', labelSelector: 'tier=web' });
+    const a = await fake.call('state.create', { object: cm('a', { tier: 'db' }) });
+    const moved = await fake.call('state.update', { object: { ...a, metadata: { ...a.metadata, labels: { tier: 'web' } } } });
+    await fake.call('state.update', { object: { ...moved, data: { k: 'v' } } as KernObject });
+    const latest = await fake.call('state.get', { kind: 'ConfigMap', namespace: 'ns', name: 'a' });
+    await fake.call('state.update', { object: { ...latest, metadata: { ...latest.metadata, labels: { tier: 'db' } } } });
+    await fake.flush();
+    expect(seen).toEqual(['ADDED a@2', 'MODIFIED a@3', 'DELETED a@4']);
+  });
+
   it.each<[string, number, string, string[]]>([
     ['from the compacted revision itself', 2, '2', ['MODIFIED a@3']],
     ['from below the compacted revision', 2, '1', ['error TooOld']],

@@ -1,7 +1,7 @@
 import { errors } from '../errors';
 import { CORE_KINDS, KindInfo } from '../resources/kinds';
 import { KernObject, ObjectKey, ObjectList, describeKey, keyOf } from '../resources/meta';
-import { LabelSelector, matchesLabels, parseLabelSelector } from '../selectors';
+import { LabelSelector, matchesLabels, parseLabelSelector, sameLabels, selectedEventType } from '../selectors';
 import { cloneObject, prepareCreate, prepareDelete, prepareUpdate, storedForm } from '../store/object-rules';
 import { shareWatchObject } from '../store/watch-objects';
 import { StoreWatchEvent } from '../store/store-driver';
@@ -55,7 +55,7 @@ export class FakeSyscalls implements Syscalls {
   readonly calls: RecordedCall[] = [];
   private readonly allow: readonly string[];
   private readonly objects = new Map<string, KernObject>();
-  private readonly history: StoreWatchEvent[] = [];
+  private readonly history: FakeEvent[] = [];
   private readonly watches = new Set<FakeWatch>();
   private readonly failures = new Map<string, Error[]>();
   private readonly streams = new Map<string, FakeStreamHandler<never>>();
@@ -245,7 +245,8 @@ export class FakeSyscalls implements Syscalls {
     const current = this.mustGet(keyOf(args.object));
     const outcome = prepareUpdate(current, args.object, this.rev + 1, { subresource: args.subresource });
     const { data, object: stored } = storedForm(outcome.object); // the outcome shares with the caller's object and the stored one
-    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored, data);
+    const previous = sameLabels(current.metadata.labels, stored.metadata.labels) ? undefined : current.metadata.labels ?? {};
+    this.commit(outcome.action === 'delete' ? 'DELETED' : 'MODIFIED', stored, data, previous);
     return stored;
   }
 
@@ -280,16 +281,19 @@ export class FakeSyscalls implements Syscalls {
   }
 
   /** Keeps `obj` and fans out one shared read-only copy parsed from `data`, its JSON, as the real store does. */
-  private commit(type: StoreWatchEvent['type'], obj: KernObject, data: string): void {
+  private commit(type: StoreWatchEvent['type'], obj: KernObject, data: string, previous?: Record<string, string>): void {
     this.rev += 1;
     const key = storeKey(keyOf(obj));
     if (type === 'DELETED') this.objects.delete(key);
     else this.objects.set(key, obj);
-    const event: StoreWatchEvent = { type, object: shareWatchObject(JSON.parse(data) as KernObject, data), revision: this.rev };
+    const event: FakeEvent = { type, object: shareWatchObject(JSON.parse(data) as KernObject, data), revision: this.rev, previous };
     this.history.push(event);
     for (const w of this.watches) w.offer(event);
   }
 }
+
+/** A change in the fake's history; `previous`: the labels before it, when it changed them. */
+type FakeEvent = StoreWatchEvent & { previous?: Record<string, string> };
 
 /** One open watch on a {@link FakeSyscalls}. */
 class FakeWatch implements SyscallWatch {
@@ -316,13 +320,14 @@ class FakeWatch implements SyscallWatch {
     return !this.closed && this.queue.length > 0 && !this.paused();
   }
 
-  offer(e: StoreWatchEvent): void {
+  offer(e: FakeEvent): void {
     if (this.closed) return;
     const o = e.object;
     if (this.args.kind && o.kind !== this.args.kind) return;
     if (this.args.namespace && o.metadata.namespace !== this.args.namespace) return;
-    if (!matchesLabels(this.selector, o.metadata.labels)) return;
-    this.queue.push({ type: e.type, object: o }); // shared by every watcher, as a real store does
+    const type = selectedEventType(this.selector, e.type, o.metadata.labels, e.previous);
+    if (type === undefined) return;
+    this.queue.push({ type, object: o }); // shared by every watcher, as a real store does
     this.schedule();
   }
 
