@@ -1,5 +1,4 @@
 import { CST, Composer, Document, Lexer, LineCounter, Parser, isScalar, visit } from 'yaml';
-import { lineColumn } from './json-text';
 import { MAX_NESTING, tooDeepAt } from './nesting';
 
 /**
@@ -32,11 +31,6 @@ const expansionBudget = (text: string) => Math.max(1 << 20, 4 * text.length);
 
 /** The documents of `text` (empty ones skipped); throws YamlInputError for the first problem. */
 export function parseYamlDocuments(text: string, limit = MAX_NESTING): YamlDocument[] {
-  const far = beyondNestingBound(text, PARSER_BOUND);
-  if (far !== undefined) {
-    const { line, col } = lineColumn(text, far);
-    throw new YamlInputError(line, col, `is indented or nested too deep to read: objects and lists may nest at most ${limit} levels`, true);
-  }
   const lines = new LineCounter();
   const fail = (offset: number, reason: string, tooDeep = false): never => {
     const { line, col } = lines.linePos(offset);
@@ -44,7 +38,17 @@ export function parseYamlDocuments(text: string, limit = MAX_NESTING): YamlDocum
   };
   let docs: Document.Parsed[];
   try {
-    const tokens = Array.from(new Parser(lines.addNewLine).parse(text));
+    // One lexing pass: each token is counted before the parser gets it, and
+    // the parser only recurses when it closes levels the count saw open.
+    const parser = new Parser(lines.addNewLine);
+    lines.addNewLine(0); // as Parser.parse does before its first token
+    const tooDeepToParse = nestingBound(PARSER_BOUND);
+    const tokens: CST.Token[] = [];
+    for (const lexeme of new Lexer().lex(text)) {
+      if (tooDeepToParse(lexeme)) fail(parser.offset, `is indented or nested too deep to read: objects and lists may nest at most ${limit} levels`, true);
+      for (const token of parser.next(lexeme)) tokens.push(token);
+    }
+    for (const token of parser.end()) tokens.push(token);
     const deep = cstDeeperThan(tokens, limit);
     if (deep !== undefined) fail(deep, `nests deeper than ${limit} levels`, true);
     // yaml's own check of repeated keys compares each key with every earlier one.
@@ -71,7 +75,7 @@ export function parseYamlDocuments(text: string, limit = MAX_NESTING): YamlDocum
     }
     if (value === null || value === undefined) continue; // `---` alone, or an explicit null
     const grown = expansionProblem(value, limit, expansionBudget(text));
-    if (grown !== undefined) fail(start, grown, /levels/.test(grown));
+    if (grown !== undefined) fail(start, grown.reason, grown.tooDeep);
     // Through JSON: values are JSON from here on.
     out.push({ value: JSON.parse(JSON.stringify(value)), line: lines.linePos(start).line });
   }
@@ -79,19 +83,18 @@ export function parseYamlDocuments(text: string, limit = MAX_NESTING): YamlDocum
 }
 
 /**
- * Where the text could first nest deeper than `bound`, by a count over
- * yaml's lexer tokens (the lexer keeps no stack) that never undercounts:
- * each column of indentation can open two levels (a mapping and a sequence
- * under it), each `-`, `?` and `:` indicator outside brackets one more, and
- * each open bracket one more, also across lines.
+ * A count over yaml's lexer tokens, fed one at a time, that never
+ * undercounts how deep the text nests: each column of indentation can open
+ * two levels (a mapping and a sequence under it), each `-`, `?` and `:`
+ * indicator outside brackets one more, and each open bracket one more, also
+ * across lines. True once it passes `bound`.
  */
-function beyondNestingBound(text: string, bound: number): number | undefined {
-  let offset = 0;
+function nestingBound(bound: number): (token: string) => boolean {
   let flow = 0;
   let indent = 0;
   let indicators = 0;
   let lineStart = true;
-  for (const token of new Lexer().lex(text)) {
+  return (token) => {
     const type = CST.tokenType(token);
     switch (type) {
       case 'newline': lineStart = true; indent = 0; indicators = 0; break;
@@ -103,14 +106,9 @@ function beyondNestingBound(text: string, bound: number): number | undefined {
       default: break;
     }
     if (type !== 'newline' && type !== 'space') lineStart = false;
-    if (2 * (indent + 1) + indicators + flow > bound) return offset;
-    if (!LEXER_MARKS.has(token)) offset += token.length;
-  }
-  return undefined;
+    return 2 * (indent + 1) + indicators + flow > bound;
+  };
 }
-
-/** Tokens the lexer adds that are not in the text: document mode, a plain scalar follows, the end of a bad flow collection. */
-const LEXER_MARKS = new Set(['\u0002', '\u001f', '\u0018']);
 
 /** The offset of the first collection below level `limit` in yaml's parse tree (a walk with its own stack, in text order). */
 function cstDeeperThan(tokens: CST.Token[], limit: number): number | undefined {
@@ -163,15 +161,15 @@ function repeatedKeyAt(doc: Document.Parsed): number | undefined {
  * anchor inside itself, nesting past `limit`, or more than `budget`
  * characters in all (a few aliases of a large value multiply it).
  */
-function expansionProblem(value: unknown, limit: number, budget: number): string | undefined {
+function expansionProblem(value: unknown, limit: number, budget: number): { reason: string; tooDeep: boolean } | undefined {
   let size = 0;
   const ancestors = new Set<object>();
-  const walk = (v: unknown, depth: number): string | undefined => {
+  const walk = (v: unknown, depth: number): { reason: string; tooDeep: boolean } | undefined => {
     size += typeof v === 'string' ? v.length : 4;
-    if (size > budget) return `grows past ${budget} characters through its aliases`;
+    if (size > budget) return { reason: `grows past ${budget} characters through its aliases`, tooDeep: false };
     if (typeof v !== 'object' || v === null) return undefined;
-    if (ancestors.has(v)) return 'an anchor refers to itself (a cycle cannot be stored as JSON)';
-    if (depth > limit) return `nests deeper than ${limit} levels through its aliases (at ${tooDeepAt(value, limit)})`;
+    if (ancestors.has(v)) return { reason: 'an anchor refers to itself (a cycle cannot be stored as JSON)', tooDeep: false };
+    if (depth > limit) return { reason: `nests deeper than ${limit} levels through its aliases (at ${tooDeepAt(value, limit)})`, tooDeep: true };
     ancestors.add(v);
     for (const key of Object.keys(v)) {
       size += key.length;

@@ -29,15 +29,12 @@ export class KindRegistry {
     });
   }
 
-  /** The kind named by any alias; Invalid (naming `field`) when unknown. */
-  resolve(name: string, field = 'kind'): KindInfo {
-    if (typeof name !== 'string' || name === '') {
-      throw errors.invalid(field, `is required: a kind's name as a string, e.g. "Pod" (known: ${[...this.byKind.keys()].sort().join(', ')})`);
-    }
+  /** The kind named by any alias; Invalid (naming `field`) when missing, not a string or unknown. */
+  resolve(name: unknown, field = 'kind'): KindInfo {
+    const known = () => `(known: ${[...this.byKind.keys()].sort().join(', ')})`;
+    if (typeof name !== 'string' || name === '') throw errors.invalid(field, `is required: a kind's name as a string, e.g. "Pod" ${known()}`);
     const info = this.byAlias.get(name.toLowerCase());
-    if (!info) {
-      throw errors.invalid(field, `unknown kind "${name}" (known: ${[...this.byKind.keys()].sort().join(', ')})`);
-    }
+    if (!info) throw errors.invalid(field, `unknown kind "${name}" ${known()}`);
     return info;
   }
 

@@ -128,8 +128,7 @@ export class StateService {
     if (!input || typeof input !== 'object' || Array.isArray(input)) {
       throw errors.invalid('object', 'must be a mapping with apiVersion, kind and metadata');
     }
-    if (typeof input.kind !== 'string' || !input.kind) throw errors.invalid('kind', 'is required (for example Pod)');
-    const info = this.kinds.resolve(input.kind);
+    const info = this.kinds.resolve(input.kind); // Invalid when missing or unknown
     // Shallow copies suffice: nothing below mutates deeper, and the store
     // copies what it keeps.
     const obj = withMetadata(input);

@@ -376,7 +376,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function checkConfigMap(obj: KernObject): void {
   const cm = obj as unknown as Record<string, unknown>;
   if (cm.spec !== undefined) throw errors.invalid('spec', 'a ConfigMap has no spec: put its entries under data (strings) or binaryData (base64)');
-  if (cm.immutable !== undefined && cm.immutable !== null && typeof cm.immutable !== 'boolean') throw errors.invalid('immutable', `must be true or false, got ${JSON.stringify(cm.immutable)}`);
+  if (cm.immutable !== null) optionalBoolean(cm.immutable, 'immutable');
   const keys = new Set<string>();
   for (const field of ['data', 'binaryData'] as const) {
     const map = cm[field];

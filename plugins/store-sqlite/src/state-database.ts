@@ -73,10 +73,9 @@ export function openStateDatabase(file: string, options: StateDatabaseOptions): 
       );
     }
     db.transaction(() => {
-      db.exec(SCHEMA);
+      db.exec(SCHEMA); // a new file gets every column
       // Schema 1 had no prev_labels: its history replays as before (labels unknown).
-      const columns = db.prepare('PRAGMA table_info(events)').all() as { name: string }[];
-      if (!columns.some((c) => c.name === 'prev_labels')) db.exec('ALTER TABLE events ADD COLUMN prev_labels TEXT');
+      if (version === 1) db.exec('ALTER TABLE events ADD COLUMN prev_labels TEXT');
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   } catch (err) {
